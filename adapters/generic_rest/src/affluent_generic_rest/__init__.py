@@ -1,0 +1,1 @@
+"""affluent adapter for any JSON platform, described by a mapping file."""

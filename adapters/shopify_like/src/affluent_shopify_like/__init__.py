@@ -1,0 +1,1 @@
+"""affluent adapter for stores with Shopify-shaped REST payloads and webhooks."""
