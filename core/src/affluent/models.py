@@ -112,12 +112,11 @@ class ShippingOption(Model):
 
 
 class Cart(Model):
-    """Everything needed to build a DR checkout for one platform order."""
+    """Everything needed to build a DR checkout for one platform order, except the shopper."""
 
     order_ref: str = Field(min_length=1, max_length=100)
     currency: str
     lines: list[CartLine] = Field(min_length=1)
-    shopper: Shopper
     email: str | None = None
     ship_to: Contact | None = None
     bill_to: Contact | None = None

@@ -11,16 +11,18 @@ one adapter's hooks (plus every observer plugin) with keyword arguments.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any, TypeVar
 
 import pluggy
+from pydantic import ValidationError
 from stevedore import ExtensionManager, NamedExtensionManager
 
 from affluent import hookspecs
-from affluent.errors import AdapterError
+from affluent.errors import AdapterError, InvalidInput
 from affluent.lifecycle import OrderStatus
 from affluent.models import (
     Capabilities,
@@ -70,6 +72,21 @@ def _distributions() -> dict[str, tuple[str, str]]:
 def _implemented(pm: pluggy.PluginManager, plugin: object) -> tuple[str, ...]:
     callers = pm.get_hookcallers(plugin) or []
     return tuple(sorted(caller.name for caller in callers))
+
+
+def invalid_input(exc: ValidationError) -> InvalidInput:
+    """Turn a model validation failure into InvalidInput naming the first offending field."""
+    first = exc.errors()[0]
+    field = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"]).lstrip(".")
+    message = first["msg"].removeprefix("Value error, ")
+    named = re.match(r"^([\w.\[\]]+): (.+)$", message)
+    if named:
+        inner, message = named.groups()
+        field = f"{field}.{inner}" if field else inner
+    field = field or exc.title
+    if len(exc.errors()) > 1:
+        message += f" (and {len(exc.errors()) - 1} more error(s))"
+    return InvalidInput(field, message)
 
 
 class Adapters:
@@ -186,7 +203,10 @@ class AdapterHooks:
         if caller is None:
             caller = self._pm.subset_hook_caller(hook, remove_plugins=self._others)
             self._callers[hook] = caller
-        return caller(**kwargs)
+        try:
+            return caller(**kwargs)
+        except ValidationError as exc:
+            raise invalid_input(exc) from exc
 
     def _required(self, hook: str, expected: type[T], **kwargs: Any) -> T:
         result = self._call(hook, **kwargs)

@@ -1,0 +1,1 @@
+"""Test support for affluent and its adapters (install the ``testing`` extra)."""
