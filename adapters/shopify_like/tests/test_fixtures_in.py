@@ -145,6 +145,7 @@ def test_product_details_when_the_store_has_no_dr_catalog(load: Any) -> None:
             "name": f"IPod Nano - 8gb - {colour}",
             "weight": Decimal(200),
             "weightUnit": "g",
+            "physical": True,  # from requires_shipping
         }
 
 
