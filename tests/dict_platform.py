@@ -10,9 +10,11 @@ Payload shapes:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
+
+from starlette.applications import Starlette
 
 from affluent.hookspecs import hookimpl
 from affluent.lifecycle import OrderStatus
@@ -20,6 +22,7 @@ from affluent.models import (
     Address,
     Cart,
     CheckoutSummary,
+    DemoCart,
     Contact,
     LineItemChanges,
     OrderView,
@@ -150,3 +153,39 @@ class DictPlatform:
                 "final": summary.final,
             },
         )
+
+
+class DictFake:
+    """The platform fake of the dict platform: its writes are the recording client's."""
+
+    def __init__(self, client: RecordingClient) -> None:
+        self.client = client
+        self.app = Starlette()
+
+    def client_config(self, base_url: str) -> Mapping[str, Any]:
+        return {"base_url": base_url}
+
+    def checkout_payload(self, cart: DemoCart) -> Mapping[str, Any]:
+        lines = [{"id": ref, "sku": sku, "qty": qty, "price": str(price)} for ref, sku, qty, price in cart.lines]
+        return {"ref": cart.order_ref, "currency": cart.currency, "email": cart.email, "customer": cart.customer_id, "country": cart.country, "lines": lines}
+
+    def payment_payload(self, order_ref: str, source_id: str, save: bool) -> Mapping[str, Any]:
+        return {"ref": order_ref, "source": source_id, "save": save}
+
+    def line_payload(
+        self, order_ref: str, change_ref: str, changes: Sequence[tuple[str, int, int]], tracking: Mapping[str, str] | None = None
+    ) -> Mapping[str, Any]:
+        lines = [{"id": ref, "shipped": shipped, "cancelled": cancelled} for ref, shipped, cancelled in changes]
+        return {"ref": order_ref, "event": change_ref, "lines": lines, "carrier": (tracking or {}).get("company")}
+
+    def platform_status(self, order_ref: str) -> str:
+        statuses = self.client.statuses(order_ref)
+        return statuses[-1] if statuses else "(none)"
+
+
+class DictPlatformWithFake(DictPlatform):
+    """The dict platform plus its fake, for the demo's tests."""
+
+    @hookimpl
+    def affluent_platform_fake(self) -> DictFake:
+        return DictFake(self.client)

@@ -501,3 +501,15 @@ async def test_money_survives_as_decimal(flow: Flow) -> None:
     summary = await flow.begin_checkout("dict", cart("o-1"))
     assert isinstance(summary.total_amount, Decimal)
     assert summary.total_amount.as_tuple().exponent >= -2
+
+
+async def test_redelivered_cart_after_submit_is_a_no_op_but_a_changed_one_is_refused(flow: Flow, dr: AsyncDigitalRiver) -> None:
+    await paid(flow, dr, "o-1")
+    result = await flow.submit("dict", "o-1")
+    again = await flow.begin_checkout("dict", cart("o-1"))
+    assert again.checkout_id == flow.order("dict", "o-1").dr_checkout_id
+    changed = cart("o-1")
+    changed["lines"][0]["qty"] = 1
+    with pytest.raises(FlowStateError, match="already submitted"):
+        await flow.begin_checkout("dict", changed)
+    assert flow.order("dict", "o-1").dr_order_id == result.dr_order_id

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from affluent.dr import AsyncDigitalRiver
@@ -214,6 +214,17 @@ class Flow:
         with self.store.session() as session:
             return translate.view(self._get(session, platform, order_ref))
 
+    def write_counts(self, platform: str, order_ref: str) -> dict[str, int]:
+        """How many of the order's platform writes are ``sent`` and ``pending``."""
+        with self.store.session() as session:
+            order = self._get(session, platform, order_ref)
+            rows = session.execute(
+                select(PlatformWrite.state, func.count())
+                .where(PlatformWrite.order_id == order.id)
+                .group_by(PlatformWrite.state)
+            ).all()
+        return {"sent": 0, "pending": 0} | {state: count for state, count in rows}
+
     def _transition(
         self, session: Session, order: Order, target: OrderStatus, dr_state: str | None, cause: str
     ) -> OrderStatus | None:
@@ -265,11 +276,11 @@ class Flow:
         with self.store.session() as session:
             existing = self._find(session, platform, cart.order_ref)
             old_checkout = existing.dr_checkout_id if existing else None
-            if existing is not None and (existing.status or existing.submit_attempted):
+            reuse = existing is not None and existing.cart_fingerprint == digest and old_checkout
+            if existing is not None and (existing.status or existing.submit_attempted) and not reuse:
                 raise FlowStateError(
                     f"order {cart.order_ref!r} was already submitted; its cart cannot change"
                 )
-            reuse = existing is not None and existing.cart_fingerprint == digest and old_checkout
         if reuse and old_checkout:
             checkout = await self.dr.checkouts.get(old_checkout)
         else:
@@ -691,3 +702,62 @@ class Flow:
                 return await self.submit(platform, event.order_ref)
             case PlatformEventKind.line_changes:
                 return await self.apply_line_changes(platform, event.payload)
+
+    # -- appended for the connector service (affluent.service) ----------------------------------
+
+    async def resume_line_changes(self, platform: str, order_ref: str) -> int:
+        """Finish the order's line changes whose DR call has an unknown outcome (``sending``).
+
+        For each one DR is asked first (a fulfillment whose ``affluentChangeRef`` metadata is
+        the change's ref); only a change DR does not have is sent again. A definite refusal by
+        DR gives the reserved quantities back. Returns how many changes were settled.
+        """
+        async with self._lock(platform, order_ref):
+            with self.store.session() as session:
+                order = self._get(session, platform, order_ref)
+                dr_order_id = order.dr_order_id
+                pending = [
+                    (record.id, record.change_ref, record.request)
+                    for record in session.scalars(
+                        select(LineChangeRecord)
+                        .where(
+                            LineChangeRecord.order_id == order.id,
+                            LineChangeRecord.state == "sending",
+                        )
+                        .order_by(LineChangeRecord.id)
+                    )
+                ]
+            settled = 0
+            for record_id, change_ref, request in pending:
+                found = await self._find_fulfillment(str(dr_order_id), change_ref)
+                if found is None:
+                    try:
+                        created = await self.dr.fulfillments.create(json.loads(request))
+                    except APIStatusError as exc:
+                        if not exc.ambiguous:
+                            self._release_record(record_id)
+                        raise
+                    found = str(created.id)
+                with self.store.session() as session:
+                    row = session.get_one(LineChangeRecord, record_id)
+                    row.state, row.dr_fulfillment_id = "sent", found
+                settled += 1
+            return settled
+
+    def _release_record(self, record_id: int) -> None:
+        """Undo the reservation of one ``sending`` line change DR definitely refused."""
+        with self.store.session() as session:
+            record = session.get_one(LineChangeRecord, record_id)
+            request = json.loads(record.request)
+            lines = {
+                line.dr_order_item_id: line
+                for line in session.scalars(
+                    select(LineItem).where(LineItem.order_id == record.order_id)
+                )
+            }
+            for item in request.get("items", []):
+                line = lines.get(item.get("itemId"))
+                if line is not None:
+                    line.fulfilled -= int(item.get("quantity") or 0)
+                    line.cancelled -= int(item.get("cancelQuantity") or 0)
+            session.delete(record)

@@ -76,6 +76,7 @@ def checkout_request(cart: Cart, shopper: Shopper, customer_id: str | None) -> d
                 "weightUnit": product.weight_unit,
             }
             item["productDetails"] = {k: v for k, v in details.items() if v is not None}
+            item["productDetails"]["physical"] = line.physical
         if line.discount_per_unit:
             item["discount"] = {"amountOff": line.discount_per_unit}
         items.append(item)
