@@ -107,8 +107,10 @@ class Adapters:
         """
         dists = _distributions()
         failures: list[str] = []
+        broken: set[str] = set()
 
         def on_failure(_manager: Any, entrypoint: Any, exc: BaseException) -> None:
+            broken.add(entrypoint.name)
             dist = dists.get(entrypoint.name, ("?", "?"))[0]
             failures.append(
                 f"adapter {entrypoint.name!r} (entry point {entrypoint.value!r} in "
@@ -132,7 +134,7 @@ class Adapters:
                 on_load_failure_callback=on_failure,
                 on_missing_entrypoints_callback=missing.extend,
             )
-            for name in missing:
+            for name in (name for name in missing if name not in broken):
                 failures.append(
                     f"adapter {name!r} is not installed: no entry point {name!r} in group "
                     f"{ENTRY_POINT_GROUP!r}; installed: {sorted(dists) or 'none'}"
