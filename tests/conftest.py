@@ -42,7 +42,9 @@ def sandbox_url(sandbox_app: Any) -> Iterator[str]:
 async def dr(sandbox_url: str) -> AsyncIterator[AsyncDigitalRiver]:
     async with AsyncDigitalRiver(api_key=TEST_KEY, base_url=sandbox_url) as client:
         for sku, name in SKUS.items():
-            await client.skus.create({"id": sku, "name": name, "physical": True, "countryOfOrigin": "US"})
+            await client.skus.create(
+                {"id": sku, "name": name, "physical": True, "countryOfOrigin": "US"}
+            )
         yield client
 
 

@@ -96,13 +96,20 @@ class DictPlatform:
                 "currency": payload.get("currency", "USD"),
                 "email": payload.get("email"),
                 "lines": [
-                    {"line_ref": line["id"], "sku_id": line["sku"], "quantity": line["qty"], "unit_price": line["price"]}
+                    {
+                        "line_ref": line["id"],
+                        "sku_id": line["sku"],
+                        "quantity": line["qty"],
+                        "unit_price": line["price"],
+                    }
                     for line in payload["lines"]
                 ],
                 "ship_to": contact,
                 "bill_to": contact,
                 "ship_from": SHIP_FROM,
-                "shipping": ShippingOption(amount=Decimal("4.00"), description="Ground", service_level="SG"),
+                "shipping": ShippingOption(
+                    amount=Decimal("4.00"), description="Ground", service_level="SG"
+                ),
                 "browser_ip": "203.0.113.7",
             }
         )
@@ -166,17 +173,39 @@ class DictFake:
         return {"base_url": base_url}
 
     def checkout_payload(self, cart: DemoCart) -> Mapping[str, Any]:
-        lines = [{"id": ref, "sku": sku, "qty": qty, "price": str(price)} for ref, sku, qty, price in cart.lines]
-        return {"ref": cart.order_ref, "currency": cart.currency, "email": cart.email, "customer": cart.customer_id, "country": cart.country, "lines": lines}
+        lines = [
+            {"id": ref, "sku": sku, "qty": qty, "price": str(price)}
+            for ref, sku, qty, price in cart.lines
+        ]
+        return {
+            "ref": cart.order_ref,
+            "currency": cart.currency,
+            "email": cart.email,
+            "customer": cart.customer_id,
+            "country": cart.country,
+            "lines": lines,
+        }
 
     def payment_payload(self, order_ref: str, source_id: str, save: bool) -> Mapping[str, Any]:
         return {"ref": order_ref, "source": source_id, "save": save}
 
     def line_payload(
-        self, order_ref: str, change_ref: str, changes: Sequence[tuple[str, int, int]], tracking: Mapping[str, str] | None = None
+        self,
+        order_ref: str,
+        change_ref: str,
+        changes: Sequence[tuple[str, int, int]],
+        tracking: Mapping[str, str] | None = None,
     ) -> Mapping[str, Any]:
-        lines = [{"id": ref, "shipped": shipped, "cancelled": cancelled} for ref, shipped, cancelled in changes]
-        return {"ref": order_ref, "event": change_ref, "lines": lines, "carrier": (tracking or {}).get("company")}
+        lines = [
+            {"id": ref, "shipped": shipped, "cancelled": cancelled}
+            for ref, shipped, cancelled in changes
+        ]
+        return {
+            "ref": order_ref,
+            "event": change_ref,
+            "lines": lines,
+            "carrier": (tracking or {}).get("company"),
+        }
 
     def platform_status(self, order_ref: str) -> str:
         statuses = self.client.statuses(order_ref)

@@ -14,6 +14,9 @@ async def test_every_scenario_ends_as_expected() -> None:
     assert not failures, failures
     assert [row.scenario for row in report.rows] == [scenario.name for scenario in SCENARIOS]
     rows = {row.scenario: row for row in report.rows}
-    assert (rows["partial shipment, cancel the rest"].shipped, rows["partial shipment, cancel the rest"].cancelled) == (2, 1)
+    assert (
+        rows["partial shipment, cancel the rest"].shipped,
+        rows["partial shipment, cancel the rest"].cancelled,
+    ) == (2, 1)
     assert rows["409 decline"].dr_state == "(no order)"
     assert rows["in_review → blocked"].platform_status == "blocked"

@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 from dict_platform import DictPlatform
+from flow_support import DECLINED, cart, paid, pump, resolve, source
 from sqlalchemy import func, select
 
 from affluent.dr import AsyncDigitalRiver
@@ -16,94 +17,6 @@ from affluent.errors import FlowStateError, InvalidInput, QuantityExceeded, Unkn
 from affluent.flow import DECLINE_MESSAGE, Flow
 from affluent.lifecycle import OrderStatus
 from affluent.store import HandledEvent, LineChangeRecord, Order, Store, Transition
-
-VISA = "4444222233331111"
-DECLINED = "4000000000003600"
-
-
-def cart(
-    ref: str, *, customer: str | None = None, email: str = "ada@example.com", **extra: Any
-) -> dict[str, Any]:
-    lines = [
-        {"id": "L1", "sku": "sku-widget-blue", "qty": 3, "price": "15.00"},
-        {"id": "L2", "sku": "sku-widget-blue", "qty": 1, "price": "9.99"},
-    ]
-    return {
-        "ref": ref,
-        "currency": "USD",
-        "email": email,
-        "customer": customer,
-        "lines": lines,
-    } | extra
-
-
-async def source(
-    dr: AsyncDigitalRiver,
-    flow: Flow,
-    ref: str,
-    *,
-    kind: str = "card",
-    number: str = VISA,
-    last_name: str = "Lovelace",
-) -> str:
-    checkout = await dr.checkouts.get(flow.order("dict", ref).dr_checkout_id or "")
-    assert checkout.payment is not None and checkout.payment.session is not None
-    owner = {
-        "firstName": "Ada",
-        "lastName": last_name,
-        "email": "ada@example.com",
-        "address": {
-            "line1": "12 Elm Ave",
-            "city": "St Paul",
-            "postalCode": "55102",
-            "state": "MN",
-            "country": "US",
-        },
-    }
-    body: dict[str, Any] = {
-        "type": "creditCard",
-        "paymentSessionId": checkout.payment.session.id,
-        "owner": owner,
-        "creditCard": {
-            "number": number,
-            "expirationMonth": 7,
-            "expirationYear": 2031,
-            "cvv": "123",
-        },
-    }
-    if kind == "wire":
-        body = {
-            "type": "wireTransfer",
-            "paymentSessionId": checkout.payment.session.id,
-            "owner": owner,
-            "wireTransfer": {},
-        }
-    return str((await dr.sources.create(body)).id)
-
-
-async def pump(flow: Flow, dr: AsyncDigitalRiver) -> list[str]:
-    """Feed every DR event so far, oldest first, to the flow; return the outcomes."""
-    events = [event async for event in dr.events.iterate(limit=100)]
-    outcomes = []
-    for event in reversed(events):
-        try:
-            outcomes.append(await flow.handle_dr_event(event))
-        except UnknownOrder:
-            outcomes.append("unknown_order")
-    return outcomes
-
-
-async def resolve(sandbox_url: str, order_id: str, outcome: str) -> None:
-    async with httpx.AsyncClient(base_url=sandbox_url) as client:
-        response = await client.post(
-            f"/_sandbox/orders/{order_id}/resolve", json={"outcome": outcome}
-        )
-        assert response.status_code == 200, response.text
-
-
-async def paid(flow: Flow, dr: AsyncDigitalRiver, ref: str, **kwargs: Any) -> None:
-    await flow.begin_checkout("dict", cart(ref, **kwargs))
-    await flow.hand_off_payment("dict", {"ref": ref, "source": await source(dr, flow, ref)})
 
 
 def counts(store: Store) -> dict[str, int]:
@@ -503,7 +416,9 @@ async def test_money_survives_as_decimal(flow: Flow) -> None:
     assert summary.total_amount.as_tuple().exponent >= -2
 
 
-async def test_redelivered_cart_after_submit_is_a_no_op_but_a_changed_one_is_refused(flow: Flow, dr: AsyncDigitalRiver) -> None:
+async def test_redelivered_cart_after_submit_is_a_no_op_but_a_changed_one_is_refused(
+    flow: Flow, dr: AsyncDigitalRiver
+) -> None:
     await paid(flow, dr, "o-1")
     result = await flow.submit("dict", "o-1")
     again = await flow.begin_checkout("dict", cart("o-1"))

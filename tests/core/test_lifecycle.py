@@ -105,7 +105,9 @@ def test_any_interleaving_converges_on_the_ordered_result(
     history: list[OrderStatus], data: st.DataObject
 ) -> None:
     deliveries = data.draw(
-        st.lists(st.sampled_from(history), min_size=0, max_size=12).map(lambda extra: history + extra)
+        st.lists(st.sampled_from(history), min_size=0, max_size=12).map(
+            lambda extra: history + extra
+        )
     )
     shuffled = data.draw(st.permutations(deliveries))
     assert _replay(list(shuffled)) is _replay(history) is history[-1]
@@ -115,9 +117,7 @@ def test_any_interleaving_converges_on_the_ordered_result(
     ordered=st.integers(1, 50),
     steps=st.lists(st.tuples(st.integers(0, 60), st.integers(0, 60)), max_size=30),
 )
-def test_ledger_never_exceeds_what_was_ordered(
-    ordered: int, steps: list[tuple[int, int]]
-) -> None:
+def test_ledger_never_exceeds_what_was_ordered(ordered: int, steps: list[tuple[int, int]]) -> None:
     ledger = LineLedger(ordered)
     for shipped, cancelled in steps:
         try:

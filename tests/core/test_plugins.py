@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from stevedore import ExtensionManager
 from dict_platform import DictPlatform
+from stevedore import ExtensionManager
 
 from affluent.errors import AdapterError, InvalidInput
 from affluent.hookspecs import hookimpl
@@ -51,7 +51,9 @@ class Plugin:
 
 
 def test_configured_adapters_load_with_their_distribution(site: Path) -> None:
-    _install(site, "acme-adapter", {"acme": "fake_adapter_good:Plugin"}, {"fake_adapter_good": GOOD})
+    _install(
+        site, "acme-adapter", {"acme": "fake_adapter_good:Plugin"}, {"fake_adapter_good": GOOD}
+    )
     loaded = Adapters.load(["acme"])
     info = loaded.info("acme")
     assert (info.distribution, info.version) == ("acme-adapter", "1.2.3")
@@ -64,7 +66,12 @@ def test_a_missing_configured_adapter_stops_start_up(site: Path) -> None:
 
 
 def test_a_broken_configured_adapter_names_entry_point_and_distribution(site: Path) -> None:
-    _install(site, "broken-adapter", {"broken": "fake_adapter_broken:Plugin"}, {"fake_adapter_broken": "import no_such_module\n"})
+    _install(
+        site,
+        "broken-adapter",
+        {"broken": "fake_adapter_broken:Plugin"},
+        {"fake_adapter_broken": "import no_such_module\n"},
+    )
     with pytest.raises(AdapterError) as info:
         Adapters.load(["broken"])
     message = str(info.value)
@@ -74,8 +81,15 @@ def test_a_broken_configured_adapter_names_entry_point_and_distribution(site: Pa
     assert "no_such_module" in message
 
 
-def test_listing_logs_a_broken_adapter_and_carries_on(site: Path, caplog: pytest.LogCaptureFixture) -> None:
-    _install(site, "broken-adapter", {"broken": "fake_adapter_broken2:Plugin"}, {"fake_adapter_broken2": "raise RuntimeError('boom')\n"})
+def test_listing_logs_a_broken_adapter_and_carries_on(
+    site: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    _install(
+        site,
+        "broken-adapter",
+        {"broken": "fake_adapter_broken2:Plugin"},
+        {"fake_adapter_broken2": "raise RuntimeError('boom')\n"},
+    )
     with caplog.at_level(logging.WARNING, logger="affluent.plugins"):
         loaded = Adapters.load()
     assert "broken" not in loaded.names
@@ -110,7 +124,9 @@ class OtherShopper:
 
 def test_hooks_reach_one_adapter_and_every_observer() -> None:
     observer = Observer()
-    adapters = Adapters.from_plugins({"dict": DictPlatform(), "other": OtherShopper()}, observers=[observer])
+    adapters = Adapters.from_plugins(
+        {"dict": DictPlatform(), "other": OtherShopper()}, observers=[observer]
+    )
     dict_hooks, other_hooks = adapters.hooks("dict"), adapters.hooks("other")
     assert dict_hooks.map_shopper({"email": "a@example.com"}).kind is ShopperKind.guest
     assert other_hooks.map_shopper({}).customer_id == "other"

@@ -1,0 +1,136 @@
+"""Fixtures for the service tests: databases, an in-process service over loopback, log capture."""
+
+from __future__ import annotations
+
+import io
+import logging
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, make_url, text
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from service_support import PLATFORM, PLATFORM_SECRET, WriteLog  # noqa: E402
+
+from affluent.logs import configure_logging  # noqa: E402
+from affluent.sandbox import DEFAULT_WEBHOOK_SECRET  # noqa: E402
+from affluent.serving import serve_in_thread  # noqa: E402
+from affluent.service import Runtime, Worker, WorkerOptions, create_app  # noqa: E402
+from affluent.settings import Settings  # noqa: E402
+from affluent.store import Store  # noqa: E402
+
+DR_KEY = "sk_test_affluent_service_key_0001"
+STOREFRONT_KEY = "sf_live_9d8c7b6a5f4e3d2c1b0a"
+CAPTURED: list[io.StringIO] = []
+"""In-process log output of the whole service suite, scanned by test_zz_logs."""
+SUBPROCESS_LOGS: list[Path] = []
+"""Log files of every subprocess the suite started, scanned by test_zz_logs."""
+
+
+@pytest.fixture(scope="package", autouse=True)
+def captured_logs() -> Iterator[io.StringIO]:
+    """Everything logged in process during the service suite, through affluent's formatter."""
+    buffer = io.StringIO()
+    root = logging.getLogger()
+    level = root.level
+    handler = configure_logging("INFO", stream=buffer, replace=False)
+    CAPTURED.append(buffer)
+    yield buffer
+    root.removeHandler(handler)
+    root.setLevel(level)
+
+
+def new_pg_database(server_url: str) -> str:
+    server = make_url(server_url)
+    name = f"s_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return server.set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def pg_url(postgres_server: str) -> str:
+    """A fresh, empty database on the session's PostgreSQL server."""
+    return new_pg_database(postgres_server)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'service.sqlite3'}"
+    return new_pg_database(request.getfixturevalue("postgres_server"))
+
+
+def settings_for(db: str, sandbox_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "database_url": db,
+        "dr_api_key": DR_KEY,
+        "dr_base_url": sandbox_url,
+        "dr_webhook_secrets": [DEFAULT_WEBHOOK_SECRET],
+        "adapters": [],
+        "adapter_paths": {PLATFORM: "service_support:ServicePlatform"},
+        "adapter_config": {PLATFORM: {"webhook_secret": PLATFORM_SECRET}},
+        "storefront_api_keys": {PLATFORM: [STOREFRONT_KEY]},
+        "lease_seconds": 2.0,
+        "job_backoff_base": 0.05,
+        "job_backoff_max": 1.0,
+        "job_max_attempts": 5,
+        "worker_poll_interval": 0.05,
+        "sweep_interval": 0.5,
+        "reconcile_interval": 0.0,
+        "write_retry_base": 0.05,
+        "dr_max_retry_wait": 5.0,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@dataclass
+class Service:
+    """An in-process connector: settings, runtime, the app on loopback, and a worker."""
+
+    settings: Settings
+    runtime: Runtime
+    url: str
+    worker: Worker
+
+    @property
+    def store(self) -> Store:
+        return self.runtime.store
+
+    def new_worker(self, **options: Any) -> Worker:
+        return Worker(
+            store=self.runtime.store,
+            flow=self.runtime.flow,
+            options=WorkerOptions.from_settings(self.settings, **options),
+        )
+
+
+@pytest.fixture
+async def service(db_url: str, sandbox_url: str) -> AsyncIterator[Service]:
+    settings = settings_for(db_url, sandbox_url)
+    runtime = Runtime(settings)
+    app = create_app(runtime=runtime)
+    with serve_in_thread(app) as url:
+        worker = Worker(
+            store=runtime.store,
+            flow=runtime.flow,
+            options=WorkerOptions.from_settings(settings, concurrency=4),
+        )
+        yield Service(settings, runtime, url, worker)
+    await runtime.aclose()
+
+
+@pytest.fixture
+def write_log() -> Iterator[tuple[WriteLog, str]]:
+    log = WriteLog()
+    with serve_in_thread(log.app()) as url:
+        yield log, f"{url}/writes"
