@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import httpx
 import pytest
-from sandbox_support import MN, Api, card
+from sandbox_support import MN, Api, FakeClock, card
 from starlette.applications import Starlette
 
 from affluent.sandbox import SandboxConfig, create_app
@@ -95,7 +95,7 @@ async def test_fraud_reject_email_declines(local: Api) -> None:
     await local.fails("POST", "/orders", {"checkoutId": checkout["id"]}, 409, "failed-request")
 
 
-async def test_review_then_accept(api: Api) -> None:
+async def test_review_then_accept(api: Api, fake_clock: FakeClock) -> None:
     order = await api.order(email="review+accept@example.com")
     assert order["state"] == "in_review"
     assert order["fraudState"] == "review_opened"
@@ -108,7 +108,7 @@ async def test_review_then_accept(api: Api) -> None:
         "invalid_order_state",
         "orderId",
     )
-    api.sandbox.config.clock.advance(60)  # type: ignore[attr-defined]
+    fake_clock.advance(60)
     accepted = await api.resolve(order["id"], "accept")
     assert accepted["state"] == "accepted"
     assert accepted["stateTransitions"] == {
@@ -346,12 +346,11 @@ async def test_get_expand_and_update(local: Api) -> None:
     await local.fails("GET", "/orders/123", None, 404, "not_found", "orderId")
 
 
-async def test_list_orders_with_filters(local: Api) -> None:
-    clock = local.sandbox.config.clock
+async def test_list_orders_with_filters(local: Api, fake_clock: FakeClock) -> None:
     first = await local.order(upstreamId="u-1")
-    clock.advance(10)  # type: ignore[attr-defined]
+    fake_clock.advance(10)
     second = await local.order(upstreamId="u-2", email="review@example.com")
-    clock.advance(10)  # type: ignore[attr-defined]
+    fake_clock.advance(10)
     third = await local.order(upstreamId="u-3", currency="EUR")
 
     async def ids(**params: object) -> list[str]:
