@@ -1,0 +1,16 @@
+"""The core's conformance suite, run against both example platforms of generic_rest."""
+
+from __future__ import annotations
+
+import pytest
+from affluent_generic_rest.plugin import GenericRestAdapter
+
+from affluent.testing.suite import AdapterConformance
+
+
+class TestGenericRestConformance(AdapterConformance):
+    adapter_name = "generic_rest"
+
+    @pytest.fixture(params=["nested_shop", "flat_shop"])
+    def adapter(self, request: pytest.FixtureRequest) -> object:
+        return GenericRestAdapter(example=request.param)
