@@ -46,3 +46,13 @@ class PlatformFake(Protocol):
 
     def platform_status(self, order_ref: str) -> str:
         """The order's status in the platform's own words, as last written by the adapter."""
+
+
+@runtime_checkable
+class SigningPlatformFake(PlatformFake, Protocol):
+    """A platform fake that can also sign webhooks (adapters with ``platform_webhooks``)."""
+
+    def signed_line_webhook(
+        self, order_ref: str, change_ref: str, changes: Sequence[tuple[str, int, int]]
+    ) -> tuple[dict[str, str], bytes]:
+        """Headers and raw body of the signed webhook the platform sends for these changes."""

@@ -177,6 +177,17 @@ class ShopifyFake:
         }
         return headers, raw
 
+    def signed_line_webhook(
+        self, order_ref: str, change_ref: str, changes: Sequence[tuple[str, int, int]]
+    ) -> tuple[dict[str, str], bytes]:
+        """The signed ``fulfillments/create`` (units shipped) or ``refunds/create`` (cancelled)."""
+        payload = self.line_payload(order_ref, change_ref, changes)
+        if len(payload) != 1:
+            raise ValueError("a Shopify webhook carries either shipped or cancelled units")
+        if "fulfillment" in payload:
+            return self.webhook("fulfillments/create", payload["fulfillment"])
+        return self.webhook("refunds/create", payload["refund"])
+
     async def send_webhook(
         self, url: str, topic: str, body: Mapping[str, Any] | bytes, **options: Any
     ) -> httpx.Response:
