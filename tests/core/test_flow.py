@@ -15,7 +15,10 @@ from affluent.dr import AsyncDigitalRiver
 from affluent.dr.errors import NotFoundError
 from affluent.errors import FlowStateError, InvalidInput, QuantityExceeded, UnknownOrder
 from affluent.flow import DECLINE_MESSAGE, Flow
+from affluent.hookspecs import hookimpl
 from affluent.lifecycle import OrderStatus
+from affluent.models import OrderView
+from affluent.plugins import Adapters
 from affluent.store import HandledEvent, LineChangeRecord, Order, Store, Transition
 
 
@@ -428,3 +431,43 @@ async def test_redelivered_cart_after_submit_is_a_no_op_but_a_changed_one_is_ref
     with pytest.raises(FlowStateError, match="already submitted"):
         await flow.begin_checkout("dict", changed)
     assert flow.order("dict", "o-1").dr_order_id == result.dr_order_id
+
+
+class Recorder:
+    """An observer plugin, as a logging or metrics plugin would be."""
+
+    def __init__(self) -> None:
+        self.transitions: list[tuple[str | None, str, str]] = []
+        self.errors: list[tuple[str, str | None, str]] = []
+
+    @hookimpl
+    def affluent_order_transitioned(
+        self, order: OrderView, old: OrderStatus | None, new: OrderStatus, cause: str
+    ) -> None:
+        self.transitions.append((old, new.value, cause.split(":")[0]))
+        assert order.status == new.value  # observers see the stored state
+
+    @hookimpl
+    def affluent_flow_error(self, step: str, order_ref: str | None, error: BaseException) -> None:
+        self.errors.append((step, order_ref, type(error).__name__))
+
+
+async def test_observers_see_transitions_and_errors(
+    dr: AsyncDigitalRiver, store: Store, platform: DictPlatform, sandbox_url: str
+) -> None:
+    recorder = Recorder()
+    flow = Flow(
+        dr=dr, store=store, adapters=Adapters.from_plugins({"dict": platform}, observers=[recorder])
+    )
+    await flow.begin_checkout("dict", cart("o-1", email=None))
+    with pytest.raises(InvalidInput):
+        await flow.submit("dict", "o-1")
+    assert recorder.errors == [("submit", "o-1", "InvalidInput")]
+    await paid(flow, dr, "o-2", email="review@example.com")
+    result = await flow.submit("dict", "o-2")
+    await resolve(sandbox_url, result.dr_order_id or "", "accept")
+    await pump(flow, dr)
+    assert recorder.transitions == [
+        (None, "in_review", "submit"),
+        ("in_review", "ready_to_fulfill", "event"),
+    ]

@@ -151,3 +151,19 @@ def test_validation_errors_inside_hooks_become_invalid_input() -> None:
 def test_unknown_adapter_name() -> None:
     with pytest.raises(AdapterError, match="'nope' is not loaded"):
         Adapters.from_plugins({}).hooks("nope")
+
+
+class WithExample(DictPlatform):
+    @hookimpl
+    def affluent_example_platforms(self) -> dict[str, object]:
+        return {"dict_b": DictPlatform()}
+
+
+def test_example_platforms_join_the_adapters_with_the_observers() -> None:
+    observer = Observer()
+    adapters = Adapters.from_plugins({"dict": WithExample()}, observers=[observer]).with_examples()
+    assert adapters.names == ["dict", "dict_b"]
+    adapters.hooks("dict_b").dr_event_handled("e1", "order.blocked", "applied")
+    assert observer.seen == [("order.blocked", "applied")]
+    plain = Adapters.from_plugins({"dict": DictPlatform()})
+    assert plain.with_examples() is plain

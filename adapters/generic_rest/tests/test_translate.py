@@ -277,7 +277,7 @@ def test_nested_status_write() -> None:
         "json": {
             "order": {
                 "id": "o/1",
-                "financial_status": "paid",
+                "financial_status": "authorized",
                 "note_attributes": {"dr_order_id": "dr-9", "dr_state": "accepted", "message": None},
             }
         },

@@ -81,6 +81,17 @@ def affluent_platform_fake() -> PlatformFake | None:
     """
 
 
+@hookspec(firstresult=True)
+def affluent_example_platforms() -> Mapping[str, object] | None:
+    """Offer more example platforms served by this adapter, for ``affluent demo``.
+
+    An adapter driven by configuration (one mapping per platform) can show several platforms:
+    each value is another adapter object, registered under its key beside this one.
+
+    :return: platform name -> adapter object; ``None`` means none.
+    """
+
+
 # -- translating in: platform -> canonical ----------------------------------------------------
 
 
@@ -100,7 +111,6 @@ def affluent_parse_webhook(
     :param config: the adapter's configuration (webhook secrets, ...).
     :return: the event; ``None`` means the adapter receives no webhooks.
     """
-
 
 
 @hookspec(firstresult=True)

@@ -92,12 +92,20 @@ def invalid_input(exc: ValidationError) -> InvalidInput:
 class Adapters:
     """The loaded adapters and the observer plugins, over one pluggy manager."""
 
-    def __init__(self, pm: pluggy.PluginManager, infos: Mapping[str, AdapterInfo]) -> None:
+    def __init__(
+        self,
+        pm: pluggy.PluginManager,
+        infos: Mapping[str, AdapterInfo],
+        observers: Iterable[object] = (),
+    ) -> None:
         self.pm = pm
         self._infos = dict(infos)
+        self._observers = list(observers)
 
     @classmethod
-    def load(cls, names: Sequence[str] | None = None, *, observers: Iterable[object] = ()) -> Adapters:
+    def load(
+        cls, names: Sequence[str] | None = None, *, observers: Iterable[object] = ()
+    ) -> Adapters:
         """Load adapters by entry point.
 
         :param names: adapters to load; a missing or broken one raises
@@ -154,6 +162,7 @@ class Adapters:
     ) -> Adapters:
         """Register adapter objects directly (tests, embedding) under the given names."""
         pm = make_plugin_manager()
+        observers = list(observers)
         for observer in observers:
             pm.register(observer)
         infos: dict[str, AdapterInfo] = {}
@@ -165,7 +174,18 @@ class Adapters:
             pm.check_pending()
         except pluggy.PluginValidationError as exc:
             raise AdapterError(f"adapter {exc.plugin!r} implements an unknown hook: {exc}") from exc
-        return cls(pm, infos)
+        return cls(pm, infos, observers)
+
+    def with_examples(self) -> Adapters:
+        """These adapters plus the example platforms they offer (``affluent_example_platforms``)."""
+        plugins = {name: info.plugin for name, info in self._infos.items()}
+        for name in self.names:
+            for extra, plugin in (self.hooks(name).example_platforms() or {}).items():
+                plugins.setdefault(extra, plugin)
+        if len(plugins) == len(self._infos):
+            return self
+        dists = {name: (info.distribution, info.version) for name, info in self._infos.items()}
+        return Adapters.from_plugins(plugins, observers=self._observers, distributions=dists)
 
     @property
     def names(self) -> list[str]:
@@ -230,6 +250,9 @@ class AdapterHooks:
         if client is None:
             raise AdapterError(f"adapter {self.name!r} provides no platform client")
         return client  # type: ignore[no-any-return]
+
+    def example_platforms(self) -> Mapping[str, object] | None:
+        return self._call("affluent_example_platforms")  # type: ignore[no-any-return]
 
     def platform_fake(self) -> PlatformFake | None:
         return self._call("affluent_platform_fake")  # type: ignore[no-any-return]

@@ -141,6 +141,13 @@ class GenericRestAdapter:
         )
 
     @hookimpl
+    def affluent_example_platforms(self) -> dict[str, GenericRestAdapter] | None:
+        """The entry-point instance offers Flat Shop beside its own Nested Shop to the demo."""
+        if self.example not in (None, "nested_shop"):
+            return None
+        return {"generic_rest_flat": GenericRestAdapter(example="flat_shop")}
+
+    @hookimpl
     def affluent_map_checkout(
         self, summary: CheckoutSummary, config: Mapping[str, Any]
     ) -> PlatformUpdate | None:

@@ -17,6 +17,7 @@ from affluent.models import (
     LineView,
     OrderView,
     SellingEntity,
+    ShippingOption,
     Shopper,
     ShopperKind,
 )
@@ -47,6 +48,15 @@ def _contact(contact: Contact, email: str | None) -> dict[str, Any]:
         "phone": contact.phone,
         "organization": {"name": contact.organization} if contact.organization else None,
         "address": _address(contact.address),
+    }
+    return {key: value for key, value in fields.items() if value is not None}
+
+
+def _shipping(option: ShippingOption) -> dict[str, Any]:
+    fields = {
+        "amount": option.amount,
+        "description": option.description,
+        "serviceLevel": option.service_level,
     }
     return {key: value for key, value in fields.items() if value is not None}
 
@@ -94,15 +104,7 @@ def checkout_request(cart: Cart, shopper: Shopper, customer_id: str | None) -> d
         "shipTo": _contact(cart.ship_to, email) if cart.ship_to else None,
         "billTo": _contact(cart.bill_to, email) if cart.bill_to else None,
         "shipFrom": {"address": _address(cart.ship_from)} if cart.ship_from else None,
-        "shippingChoice": (
-            {
-                "amount": cart.shipping.amount,
-                "description": cart.shipping.description,
-                "serviceLevel": cart.shipping.service_level,
-            }
-            if cart.shipping
-            else None
-        ),
+        "shippingChoice": _shipping(cart.shipping) if cart.shipping else None,
         "metadata": dict(cart.metadata) or None,
     }
     body.update({key: value for key, value in optional.items() if value is not None})
