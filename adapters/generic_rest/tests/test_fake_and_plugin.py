@@ -63,7 +63,7 @@ def test_the_entry_point_loads_the_adapter() -> None:
         "affluent_capabilities", "affluent_platform_client", "affluent_platform_fake",
         "affluent_parse_webhook", "affluent_map_shopper", "affluent_map_cart",
         "affluent_map_payment", "affluent_map_line_changes", "affluent_map_status",
-        "affluent_map_checkout", "affluent_example_platforms",
+        "affluent_map_checkout", "affluent_example_platforms", "affluent_check_config",
     }  # fmt: skip
     assert set(info.hooks) == expected
 

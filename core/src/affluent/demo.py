@@ -171,8 +171,13 @@ def _receiver(get_env: Callable[[], DemoEnv]) -> Starlette:
 
 
 @contextlib.asynccontextmanager
-async def demo_env(adapters: Adapters, workdir: Path) -> AsyncIterator[DemoEnv]:
-    """Start the sandbox, the fakes, the store and the flow; tear everything down after."""
+async def demo_env(
+    adapters: Adapters, workdir: Path, store: Store | None = None
+) -> AsyncIterator[DemoEnv]:
+    """Start the sandbox, the fakes, the store and the flow; tear everything down after.
+
+    Without ``store``, a SQLite file in ``workdir`` is created (and disposed of afterwards).
+    """
     holder: list[DemoEnv] = []
     receiver_app = _receiver(lambda: holder[0])
     sandbox = create_app(
@@ -193,8 +198,10 @@ async def demo_env(adapters: Adapters, workdir: Path) -> AsyncIterator[DemoEnv]:
             name: stack.enter_context(serve_in_thread(fake.app)) for name, fake in fakes.items()
         }
         configs = {name: fakes[name].client_config(url) for name, url in urls.items()}
-        store = Store(f"sqlite:///{workdir / 'affluent-demo.sqlite3'}")
-        store.upgrade()
+        own_store = store is None
+        if store is None:
+            store = Store(f"sqlite:///{workdir / 'affluent-demo.sqlite3'}")
+            store.upgrade()
         transport = InProcessTransport(sandbox)
         base = "http://sandbox.invalid"
         async with (
@@ -219,11 +226,12 @@ async def demo_env(adapters: Adapters, workdir: Path) -> AsyncIterator[DemoEnv]:
             finally:
                 await flow.aclose()
                 await emulator.aclose()
-                store.dispose()
+                if own_store:
+                    store.dispose()
 
 
-async def _wait_for(check: Callable[[], bool], timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
+async def _wait_for(check: Callable[[], bool], limit: float = 15.0) -> None:
+    deadline = time.monotonic() + limit
     while not check():
         if time.monotonic() > deadline:
             raise TimeoutError("the expected state was not reached in time")
@@ -423,7 +431,7 @@ def render(console: Any, report: Report, *, detailed: bool) -> None:
     for rows in groups.values():
         first, bad = rows[0], [row for row in rows if not row.ok]
         if not bad:
-            check = "[green]✓ as expected[/green]" + (f" ×{len(rows)}" if len(rows) > 1 else "")
+            check = "[green]✓ as expected[/green]" + (f" x{len(rows)}" if len(rows) > 1 else "")
         else:
             check = f"[red]✗ {len(bad)}/{len(rows)}: expected {bad[0].expected}"
             check += f", {bad[0].error}[/red]" if bad[0].error else "[/red]"

@@ -92,6 +92,19 @@ def affluent_example_platforms() -> Mapping[str, object] | None:
     """
 
 
+@hookspec(firstresult=True)
+def affluent_check_config(config_path: str, sample_path: str | None) -> str | None:
+    """Validate a configuration file of the adapter, for ``affluent adapters check --config``.
+
+    Raise :class:`~affluent.errors.AdapterError` whose message names each offending key.
+
+    :param config_path: the file to validate.
+    :param sample_path: a sample platform payload to translate with it, or ``None``.
+    :return: the report to print (what was checked, the DR request the sample would produce);
+        ``None`` means the adapter has no configuration file.
+    """
+
+
 # -- translating in: platform -> canonical ----------------------------------------------------
 
 

@@ -251,6 +251,14 @@ class AdapterHooks:
             raise AdapterError(f"adapter {self.name!r} provides no platform client")
         return client  # type: ignore[no-any-return]
 
+    def check_config(self, config_path: str, sample_path: str | None) -> str:
+        report = self._call(
+            "affluent_check_config", config_path=config_path, sample_path=sample_path
+        )
+        if report is None:
+            raise AdapterError(f"adapter {self.name!r} has no configuration file to check")
+        return str(report)
+
     def example_platforms(self) -> Mapping[str, object] | None:
         return self._call("affluent_example_platforms")  # type: ignore[no-any-return]
 

@@ -141,6 +141,12 @@ class GenericRestAdapter:
         )
 
     @hookimpl
+    def affluent_check_config(self, config_path: str, sample_path: str | None) -> str:
+        from affluent_generic_rest.check import check
+
+        return check(config_path, sample_path)
+
+    @hookimpl
     def affluent_example_platforms(self) -> dict[str, GenericRestAdapter] | None:
         """The entry-point instance offers Flat Shop beside its own Nested Shop to the demo."""
         if self.example not in (None, "nested_shop"):

@@ -37,7 +37,9 @@ def temporary_server(bindir: Path | None = None) -> Iterator[str]:
     """Start a PostgreSQL server; yield a SQLAlchemy URL for its ``postgres`` database."""
     bindir = bindir or find_bindir()
     if bindir is None:
-        raise RuntimeError("PostgreSQL is not installed: no initdb on PATH or in /usr/lib/postgresql")
+        raise RuntimeError(
+            "PostgreSQL is not installed: no initdb on PATH or in /usr/lib/postgresql"
+        )
     user = "postgres" if os.geteuid() == 0 else None
     root = Path(tempfile.mkdtemp(prefix="affluent-pg-"))
     data, sockets = root / "data", root / "sock"
@@ -45,9 +47,25 @@ def temporary_server(bindir: Path | None = None) -> Iterator[str]:
     if user:
         shutil.chown(root, user)
         shutil.chown(sockets, user)
-    _run([str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8"], user)
+    _run(
+        [str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8"],
+        user,
+    )
     options = f"-k {sockets} -c listen_addresses='' -c fsync=off -c max_connections=200"
-    _run([str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-w", "-l", str(root / "log"), "start"], user)
+    _run(
+        [
+            str(bindir / "pg_ctl"),
+            "-D",
+            str(data),
+            "-o",
+            options,
+            "-w",
+            "-l",
+            str(root / "log"),
+            "start",
+        ],
+        user,
+    )
     try:
         yield f"postgresql+psycopg://postgres@/postgres?host={sockets}"
     finally:

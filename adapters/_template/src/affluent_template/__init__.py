@@ -1,0 +1,1 @@
+"""A template affluent adapter for a small JSON platform (copy and rename)."""
