@@ -11,13 +11,11 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from dict_platform import DictPlatform
-
 from affluent.dr import AsyncDigitalRiver
 from affluent.flow import Flow
 from affluent.plugins import Adapters
 from affluent.store import Store
-
+from affluent.testing.memory import DictPlatform
 
 
 @pytest.fixture

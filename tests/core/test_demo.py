@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from dict_platform import DictPlatformWithFake
-
 from affluent.demo import SCENARIOS, run_demo
 from affluent.plugins import Adapters
+from affluent.testing.memory import DictPlatformWithFake
 
 
 async def test_every_scenario_ends_as_expected() -> None:

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dict_platform import DictPlatform
 from flow_support import cart, resolve, source
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -17,6 +16,7 @@ from affluent.dr.models import Event
 from affluent.flow import Flow
 from affluent.plugins import Adapters
 from affluent.store import Store
+from affluent.testing.memory import DictPlatform
 
 
 @pytest.fixture(params=["accept", "block"])

@@ -7,7 +7,6 @@ from typing import Any
 
 import httpx
 import pytest
-from dict_platform import DictPlatform
 from flow_support import DECLINED, cart, paid, pump, resolve, source
 from sqlalchemy import func, select
 
@@ -20,6 +19,7 @@ from affluent.lifecycle import OrderStatus
 from affluent.models import OrderView
 from affluent.plugins import Adapters
 from affluent.store import HandledEvent, LineChangeRecord, Order, Store, Transition
+from affluent.testing.memory import DictPlatform
 
 
 def counts(store: Store) -> dict[str, int]:

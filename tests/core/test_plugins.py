@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from dict_platform import DictPlatform
 from stevedore import ExtensionManager
 
 from affluent.errors import AdapterError, InvalidInput
@@ -16,6 +15,7 @@ from affluent.hookspecs import hookimpl
 from affluent.lifecycle import OrderStatus
 from affluent.models import Shopper, ShopperKind
 from affluent.plugins import Adapters
+from affluent.testing.memory import DictPlatform
 
 
 def _install(root: Path, dist: str, entries: dict[str, str], modules: dict[str, str]) -> None:
