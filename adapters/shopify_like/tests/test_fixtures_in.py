@@ -92,7 +92,6 @@ def test_order_fixture_becomes_a_dr_checkout_request(load: Any) -> None:
     assert request["shippingChoice"] == {
         "amount": Decimal("0.00"),
         "description": "Free Shipping",
-        "serviceLevel": None,
     }
     address = {
         "line1": "Chestnut Street 92",
