@@ -18,7 +18,14 @@ FLAT_SHOP = ROOT / "adapters/generic_rest/src/affluent_generic_rest/examples/fla
 
 def affluent(*args: str) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-c", "from affluent.cli import main; main()", *args]
-    return subprocess.run(command, capture_output=True, text=True, timeout=600, env={**os.environ, "COLUMNS": "200"}, check=False)
+    return subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "COLUMNS": "200"},
+        check=False,
+    )
 
 
 def test_adapters_list_shows_both_adapters_and_their_hooks() -> None:
@@ -35,13 +42,18 @@ def test_check_a_mapping_file_and_a_sample(tmp_path: Path) -> None:
     assert "mapping OK" in ok.output
     sample = tmp_path / "sample.json"
     sample.write_text('{"nothing": "useful"}')
-    bad = CliRunner().invoke(main, ["adapters", "check", "generic_rest", "--config", str(FLAT_SHOP), "--sample", str(sample)])
+    bad = CliRunner().invoke(
+        main,
+        ["adapters", "check", "generic_rest", "--config", str(FLAT_SHOP), "--sample", str(sample)],
+    )
     assert bad.exit_code == 1
     assert "expression returned null for the sample payload" in bad.output
 
 
 def test_an_adapter_without_a_config_file_says_so(tmp_path: Path) -> None:
-    result = CliRunner().invoke(main, ["adapters", "check", "shopify_like", "--config", str(FLAT_SHOP)])
+    result = CliRunner().invoke(
+        main, ["adapters", "check", "shopify_like", "--config", str(FLAT_SHOP)]
+    )
     assert result.exit_code == 1
     assert "has no configuration file to check" in result.output
 
