@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from benchmarks import flow_overhead
+from benchmarks import flow_overhead, sandbox_loop
 from benchmarks.report import Figure, markdown, save
 
 RESULTS = Path(__file__).parent / "results" / "latest.json"
@@ -14,12 +14,14 @@ RESULTS = Path(__file__).parent / "results" / "latest.json"
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
     parser.add_argument("--quick", action="store_true", help="small counts: a smoke run")
-    parser.add_argument("--only", nargs="*", default=None, help="flow, demo, ingest, processing, memory")
+    parser.add_argument("--only", nargs="*", default=None, help="flow, sandbox, demo, ingest, processing, memory")
     args = parser.parse_args()
-    wanted = set(args.only or ["flow"])
+    wanted = set(args.only or ["flow", "sandbox"])
     figures: list[Figure] = []
     if "flow" in wanted:
         figures += flow_overhead.run(20 if args.quick else 200)
+    if "sandbox" in wanted:
+        figures += sandbox_loop.run(20 if args.quick else 300)
     print(markdown(figures))
     save(figures, RESULTS)
     print(f"\nsaved to {RESULTS}")

@@ -21,7 +21,9 @@ def serve_in_thread(
     app: Any, *, host: str = "127.0.0.1", port: int = 0, log_level: str = "warning"
 ) -> Iterator[str]:
     """Run ``app`` under uvicorn in a daemon thread; yield its base URL (``http://host:port``)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # proto=IPPROTO_TCP matters: asyncio only sets TCP_NODELAY on accepted sockets whose proto
+    # says TCP, and without it every response waits ~40 ms for a delayed ACK (Nagle).
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     bound_port = sock.getsockname()[1]
