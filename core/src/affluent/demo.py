@@ -145,6 +145,8 @@ class DemoEnv:
     receiver: httpx.AsyncClient
     events_seen: int = 0
     unknown_retries: int = 0
+    delivered: dict[str, list[bytes]] = field(default_factory=dict)
+    """Raw bodies of the events delivered so far, by DR order id."""
 
 
 def _receiver(get_env: Callable[[], DemoEnv]) -> Starlette:
@@ -165,6 +167,10 @@ def _receiver(get_env: Callable[[], DemoEnv]) -> Starlette:
             env.unknown_retries += 1
             return JSONResponse({"error": str(exc)}, status_code=409)
         env.events_seen += 1
+        obj = event.data.object if event.data and isinstance(event.data.object, dict) else {}
+        order_id = obj.get("orderId") if str(event.type).startswith("order.charge.") else obj.get("id")
+        if order_id:
+            env.delivered.setdefault(str(order_id), []).append(body)
         return JSONResponse({"outcome": outcome}, status_code=202)
 
     return Starlette(routes=[Route("/webhooks/digital-river", receive, methods=["POST"])])
@@ -235,7 +241,7 @@ async def _wait_for(check: Callable[[], bool], limit: float = 15.0) -> None:
     while not check():
         if time.monotonic() > deadline:
             raise TimeoutError("the expected state was not reached in time")
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(0.025)
 
 
 async def _source(env: DemoEnv, checkout_id: str, payment: Payment, customer: str | None) -> str:
@@ -340,24 +346,16 @@ async def run_scenario(env: DemoEnv, adapter: str, scenario: Scenario, index: in
 
 
 async def _replay(env: DemoEnv, dr_order_id: str) -> None:
-    """Deliver every event of one order again, twice each, in random order, signed."""
-    events = [
-        event
-        async for event in env.dr.events.iterate(limit=100)
-        if isinstance(event.data.object, dict)
-        and dr_order_id in (event.data.object.get("id"), event.data.object.get("orderId"))
-    ]
-    deliveries = events * 2
+    """Deliver every event of one order again, twice each, in random order, freshly signed."""
+    deliveries = list(env.delivered.get(dr_order_id, [])) * 2
+    if not deliveries:
+        raise RuntimeError(f"no event of order {dr_order_id} was delivered")
     random.Random(7).shuffle(deliveries)
-    for event in deliveries:
-        body = event.to_json().encode()
-        headers = {
-            "DigitalRiver-Signature": sign(body, env.secrets),
-            "Content-Type": "application/json",
-        }
+    for body in deliveries:
+        headers = {"DigitalRiver-Signature": sign(body, env.secrets), "Content-Type": "application/json"}
         response = await env.receiver.post("/webhooks/digital-river", content=body, headers=headers)
         if response.status_code != 202:
-            raise RuntimeError(f"replayed event {event.id} answered {response.status_code}")
+            raise RuntimeError(f"a replayed event answered {response.status_code}: {response.text}")
 
 
 def plan(
