@@ -16,21 +16,17 @@ from sqlalchemy import create_engine, make_url, text
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from service_support import PLATFORM, PLATFORM_SECRET, WriteLog  # noqa: E402
+from service_support import CAPTURED, PLATFORM, PLATFORM_SECRET, WriteLog, seed_skus
 
-from affluent.logs import configure_logging  # noqa: E402
-from affluent.sandbox import DEFAULT_WEBHOOK_SECRET  # noqa: E402
-from affluent.serving import serve_in_thread  # noqa: E402
-from affluent.service import Runtime, Worker, WorkerOptions, create_app  # noqa: E402
-from affluent.settings import Settings  # noqa: E402
-from affluent.store import Store  # noqa: E402
+from affluent.logs import configure_logging
+from affluent.sandbox import DEFAULT_WEBHOOK_SECRET
+from affluent.service import Runtime, Worker, WorkerOptions, create_app
+from affluent.serving import serve_in_thread
+from affluent.settings import Settings
+from affluent.store import Store
 
 DR_KEY = "sk_test_affluent_service_key_0001"
 STOREFRONT_KEY = "sf_live_9d8c7b6a5f4e3d2c1b0a"
-CAPTURED: list[io.StringIO] = []
-"""In-process log output of the whole service suite, scanned by test_zz_logs."""
-SUBPROCESS_LOGS: list[Path] = []
-"""Log files of every subprocess the suite started, scanned by test_zz_logs."""
 
 
 @pytest.fixture(scope="package", autouse=True)
@@ -117,9 +113,10 @@ class Service:
 @pytest.fixture
 async def service(db_url: str, sandbox_url: str) -> AsyncIterator[Service]:
     settings = settings_for(db_url, sandbox_url)
-    runtime = Runtime(settings)
-    app = create_app(runtime=runtime)
+    app = create_app(settings)  # builds its own runtime on the server's event loop
+    runtime = Runtime(settings)  # the test's: set-up, checks and the in-process worker
     with serve_in_thread(app) as url:
+        await seed_skus(runtime.dr)
         worker = Worker(
             store=runtime.store,
             flow=runtime.flow,

@@ -4,10 +4,10 @@ recorder for those writes, DR order set-up through the flow, and subprocess mana
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
 import hmac
+import io
 import json
 import os
 import signal
@@ -16,13 +16,12 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
-from dict_platform import DictPlatform
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -32,6 +31,7 @@ from affluent.dr import AsyncDigitalRiver, sign
 from affluent.flow import Flow
 from affluent.hookspecs import hookimpl
 from affluent.models import PlatformEvent, PlatformUpdate
+from affluent.testing.memory import DictPlatform
 
 HERE = Path(__file__).parent
 TESTS = HERE.parent
@@ -39,6 +39,10 @@ PLATFORM = "dict"
 PLATFORM_SECRET = "dict-webhook-secret-9f8e7d6c"
 VISA = "4444222233331111"
 SIGNATURE = "x-dict-signature"
+CAPTURED: list[io.StringIO] = []
+"""In-process log output of the whole service suite, scanned by test_zz_logs."""
+SUBPROCESS_LOGS: list[Path] = []
+"""Log files of every subprocess the suite started, scanned by test_zz_logs."""
 
 
 # -- the platform ----------------------------------------------------------------------------
@@ -141,7 +145,9 @@ class WriteLog:
 # -- DR events -------------------------------------------------------------------------------
 
 
-def signed(event: Mapping[str, Any] | bytes, secret: str, *, at: float | None = None) -> tuple[bytes, dict[str, str]]:
+def signed(
+    event: Mapping[str, Any] | bytes, secret: str, *, at: float | None = None
+) -> tuple[bytes, dict[str, str]]:
     body = event if isinstance(event, bytes) else json.dumps(event).encode()
     header = sign(body, [secret], timestamp=int(time.time() if at is None else at))
     return body, {"DigitalRiver-Signature": header, "content-type": "application/json"}
@@ -163,7 +169,9 @@ def cart(ref: str, *, email: str = "ada@example.com", qty: int = 3) -> dict[str,
     }
 
 
-async def source(dr: AsyncDigitalRiver, checkout_id: str, number: str = VISA, last_name: str = "Lovelace") -> str:
+async def source(
+    dr: AsyncDigitalRiver, checkout_id: str, number: str = VISA, last_name: str = "Lovelace"
+) -> str:
     checkout = await dr.checkouts.get(checkout_id)
     assert checkout.payment is not None and checkout.payment.session is not None
     body = {
@@ -181,13 +189,23 @@ async def source(dr: AsyncDigitalRiver, checkout_id: str, number: str = VISA, la
                 "country": "US",
             },
         },
-        "creditCard": {"number": number, "expirationMonth": 7, "expirationYear": 2031, "cvv": "123"},
+        "creditCard": {
+            "number": number,
+            "expirationMonth": 7,
+            "expirationYear": 2031,
+            "cvv": "123",
+        },
     }
     return str((await dr.sources.create(body)).id)
 
 
 async def submitted(
-    flow: Flow, dr: AsyncDigitalRiver, ref: str, *, email: str = "ada@example.com", qty: int = 3,
+    flow: Flow,
+    dr: AsyncDigitalRiver,
+    ref: str,
+    *,
+    email: str = "ada@example.com",
+    qty: int = 3,
     last_name: str = "Lovelace",
 ) -> str:
     """Check out, pay and submit ``ref``; return the DR order id."""
@@ -199,9 +217,16 @@ async def submitted(
     return result.dr_order_id
 
 
+async def seed_skus(dr: AsyncDigitalRiver) -> None:
+    """The SKUs the carts use (the sandbox starts with an empty catalog)."""
+    await dr.skus.create({"id": "sku-widget-blue", "name": "Blue widget", "physical": True})
+
+
 async def resolve(sandbox_url: str, order_id: str, outcome: str) -> None:
     async with httpx.AsyncClient(base_url=sandbox_url) as client:
-        response = await client.post(f"/_sandbox/orders/{order_id}/resolve", json={"outcome": outcome})
+        response = await client.post(
+            f"/_sandbox/orders/{order_id}/resolve", json={"outcome": outcome}
+        )
         assert response.status_code == 200, response.text
 
 
@@ -281,6 +306,17 @@ class Fleet:
         self.procs.append(proc)
         return proc
 
+    def wait_started(self, *procs: Proc, timeout: float = 60.0) -> None:
+        """Block until each worker logged that it started (imports done, schema checked)."""
+        deadline = time.monotonic() + timeout
+        for proc in procs:
+            while "started (concurrency" not in proc.output():
+                if proc.popen.poll() is not None:
+                    raise RuntimeError(f"worker exited:\n{proc.output()}")
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"worker did not start:\n{proc.output()}")
+                time.sleep(0.05)
+
     def serve(self, port: int, *args: str) -> Proc:
         proc = Proc(
             ["serve", "--host", "127.0.0.1", "--port", str(port), *args],
@@ -306,19 +342,6 @@ class Fleet:
 
     def logs(self) -> str:
         return "\n".join(proc.output() for proc in self.procs)
-
-
-async def wait_for(predicate: Any, *, timeout: float = 60.0, interval: float = 0.05, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = predicate()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(interval)
 
 
 def percentile(values: list[float], pct: float) -> float:

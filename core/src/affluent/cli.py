@@ -43,7 +43,7 @@ def demo(orders: int | None, concurrency: int, names: tuple[str, ...]) -> None:
     from affluent.plugins import Adapters
 
     console = Console(width=max(Console().width, 132))
-    loaded = Adapters.load(list(names) or None)
+    loaded = Adapters.load(list(names) or None).with_examples()
     total = orders or len(SCENARIOS) * len(loaded.names)
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("running scenarios", total=total)
@@ -83,6 +83,36 @@ def adapters_list() -> None:
     Console().print(table)
 
 
+@adapters.command("check")
+@click.argument("name")
+@click.option("--config", type=click.Path(exists=True, dir_okay=False), help="Validate this file.")
+@click.option("--sample", type=click.Path(exists=True, dir_okay=False), help="Translate this.")
+def adapters_check(name: str, config: str | None, sample: str | None) -> None:
+    """Run the conformance suite against adapter NAME and print a table.
+
+    With --config, validate the adapter's configuration file instead (and translate --sample).
+    """
+    from rich.console import Console
+
+    from affluent.errors import AdapterError
+    from affluent.plugins import Adapters
+
+    console = Console(width=max(Console().width, 132))
+    if config is None:
+        if sample is not None:
+            raise click.UsageError("--sample needs --config")
+        from affluent.testing.check import run_conformance
+
+        raise SystemExit(run_conformance(name, console))
+    hooks = Adapters.load([name]).hooks(name)
+    try:
+        report = hooks.check_config(config, sample)
+    except AdapterError as exc:
+        console.print(f"[red]{exc}[/red]", markup=True, highlight=False)
+        raise SystemExit(1) from None
+    console.print(report, markup=False, highlight=False)
+
+
 @main.group()
 def db() -> None:
     """Manage the store's schema."""
@@ -93,7 +123,16 @@ def db_upgrade() -> None:
     """Apply migrations to AFFLUENT_DATABASE_URL."""
     from affluent.settings import Settings
     from affluent.store import Store
+    from affluent.store.migrate import migrate
 
     store = Store(Settings().database_url)
-    store.upgrade()
-    click.echo(f"{store!r} is at the newest migration")
+    upgraded = migrate(store)  # under a lock: safe when several processes start together
+    click.echo(f"{store!r} {'upgraded to' if upgraded else 'already at'} the newest migration")
+
+
+from affluent.service.commands import events, reconcile, serve, worker  # noqa: E402
+
+main.add_command(serve)
+main.add_command(worker)
+main.add_command(reconcile)
+main.add_command(events)

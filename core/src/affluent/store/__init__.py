@@ -50,9 +50,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 class Store:
     """A database holding affluent's bookkeeping. ``url`` is any SQLAlchemy URL."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, **engine_options: Any) -> None:
         self.url = url
-        self.engine: Engine = create_engine(url, future=True)
+        self.engine: Engine = create_engine(url, **engine_options)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
@@ -67,7 +67,7 @@ class Store:
         return config
 
     def upgrade(self, revision: str = "head") -> None:
-        """Apply migrations up to ``revision``."""
+        """Apply migrations up to ``revision`` (unlocked: see :func:`affluent.store.migrate.migrate`)."""
         command.upgrade(self._alembic_config(), revision)
 
     def is_current(self) -> bool:

@@ -1,0 +1,328 @@
+"""The inbox: every accepted event, stored before it is answered, worked off by workers.
+
+Life of a row (``inbox_events``)::
+
+    pending --claim--> running --finish--> done
+       ^                  |  \\--park----> parked   (permanent error, or too many attempts)
+       |                  |
+       +----retry/release-+                          (``next_attempt_at`` in the future)
+
+Claiming is ``SELECT … FOR UPDATE SKIP LOCKED`` (PostgreSQL; SQLite ignores the clause) followed
+by a conditional ``UPDATE`` checked by its row count, so two workers never both win a row on
+either database. A claim is a lease (``locked_by``, ``locked_until``): a worker renews it while it
+works, and a ``running`` row whose lease ran out (its worker died) is claimed again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from affluent.service._db import affected, insert_ignoring, now
+from affluent.store import Store
+from affluent.store.tables import InboxEvent
+
+__all__ = ["STATES", "Inbox", "Job"]
+
+STATES = ("pending", "running", "done", "parked")
+_CLAIMABLE = ("pending", "running")
+_ERROR_LIMIT = 4000
+
+
+@dataclass(frozen=True)
+class Job:
+    """A claimed inbox row, detached from the session."""
+
+    id: int
+    source: str
+    event_key: str
+    type: str
+    origin: str
+    payload: str
+    attempts: int
+    trace_context: str | None
+
+
+def _job(row: InboxEvent) -> Job:
+    return Job(
+        row.id,
+        row.source,
+        row.event_key,
+        row.type,
+        row.origin,
+        row.payload,
+        row.attempts,
+        row.trace_context,
+    )
+
+
+class Inbox:
+    """Store, claim and settle inbox rows."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    # -- receiving ---------------------------------------------------------------------------
+
+    def add(
+        self,
+        *,
+        source: str,
+        event_key: str,
+        type: str,
+        payload: str,
+        origin: str = "webhook",
+        trace_context: str | None = None,
+    ) -> tuple[int | None, bool]:
+        """Store an event once per ``(source, event_key)``; return ``(id, created)``.
+
+        One statement, one transaction. A second delivery of the same event changes nothing
+        and returns ``(None, False)``.
+        """
+        values = {
+            "source": source,
+            "event_key": event_key,
+            "type": type,
+            "origin": origin,
+            "payload": payload,
+            "trace_context": trace_context,
+            "state": "pending",
+            "attempts": 0,
+            "next_attempt_at": now(),
+            "received_at": now(),
+        }
+        statement = (
+            insert_ignoring(self.store, InboxEvent, ["source", "event_key"])
+            .values(**values)
+            .returning(InboxEvent.id)
+        )
+        try:
+            with self.store.engine.begin() as connection:
+                new_id = connection.execute(statement).scalar_one_or_none()
+        except IntegrityError:  # dialects without ON CONFLICT
+            new_id = None
+        return new_id, new_id is not None
+
+    # -- working -----------------------------------------------------------------------------
+
+    def claim(self, worker: str, limit: int, lease: float) -> list[Job]:
+        """Claim up to ``limit`` due rows for ``lease`` seconds; each claim counts an attempt."""
+        if limit <= 0:
+            return []
+        current = now()
+        claimable = (
+            InboxEvent.state.in_(_CLAIMABLE),
+            InboxEvent.next_attempt_at <= current,
+            or_(InboxEvent.locked_until.is_(None), InboxEvent.locked_until < current),
+        )
+        with self.store.session() as session:
+            candidates = session.scalars(
+                select(InboxEvent.id)
+                .where(*claimable)
+                .order_by(InboxEvent.next_attempt_at, InboxEvent.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            ).all()
+            won: list[int] = []
+            for row_id in candidates:
+                result = session.execute(
+                    update(InboxEvent)
+                    .where(InboxEvent.id == row_id, *claimable)
+                    .values(
+                        state="running",
+                        locked_by=worker,
+                        locked_until=current + timedelta(seconds=lease),
+                        attempts=InboxEvent.attempts + 1,
+                    )
+                )
+                if affected(result) == 1:
+                    won.append(row_id)
+            if not won:
+                return []
+            rows = session.scalars(
+                select(InboxEvent).where(InboxEvent.id.in_(won)).order_by(InboxEvent.id)
+            ).all()
+            return [_job(row) for row in rows]
+
+    def _settle(self, job_id: int, worker: str, **values: object) -> bool:
+        with self.store.session() as session:
+            result = session.execute(
+                update(InboxEvent)
+                .where(
+                    InboxEvent.id == job_id,
+                    InboxEvent.locked_by == worker,
+                    InboxEvent.state == "running",
+                )
+                .values(**values)
+            )
+            return affected(result) == 1
+
+    def extend(self, job_ids: Sequence[int], worker: str, lease: float) -> int:
+        """Renew this worker's claims; return how many it still holds."""
+        if not job_ids:
+            return 0
+        with self.store.session() as session:
+            result = session.execute(
+                update(InboxEvent)
+                .where(
+                    InboxEvent.id.in_(list(job_ids)),
+                    InboxEvent.locked_by == worker,
+                    InboxEvent.state == "running",
+                )
+                .values(locked_until=now() + timedelta(seconds=lease))
+            )
+            return affected(result)
+
+    def finish(self, job_id: int, worker: str, outcome: str) -> bool:
+        """Mark a claimed row done; False if the claim was lost meanwhile."""
+        return self._settle(
+            job_id,
+            worker,
+            state="done",
+            outcome=outcome[:32],
+            locked_by=None,
+            locked_until=None,
+            finished_at=now(),
+        )
+
+    def retry(
+        self, job_id: int, worker: str, error: str, delay: float, *, count: bool = True
+    ) -> bool:
+        """Give a claimed row back to run again after ``delay`` seconds.
+
+        ``count=False`` takes back the attempt the claim counted (waiting is not failing).
+        """
+        values: dict[str, object] = {
+            "state": "pending",
+            "last_error": error[:_ERROR_LIMIT],
+            "next_attempt_at": now() + timedelta(seconds=delay),
+            "locked_by": None,
+            "locked_until": None,
+        }
+        if not count:
+            values["attempts"] = InboxEvent.attempts - 1
+        return self._settle(job_id, worker, **values)
+
+    def release(self, job_id: int, worker: str, delay: float = 0.0) -> bool:
+        """Hand a claimed row back untouched (shutdown, or its order is busy)."""
+        return self._settle(
+            job_id,
+            worker,
+            state="pending",
+            attempts=InboxEvent.attempts - 1,
+            next_attempt_at=now() + timedelta(seconds=delay),
+            locked_by=None,
+            locked_until=None,
+        )
+
+    def park(self, job_id: int, worker: str, error: str, outcome: str = "error") -> bool:
+        """Stop retrying a claimed row; it keeps its error for ``affluent events``."""
+        return self._settle(
+            job_id,
+            worker,
+            state="parked",
+            outcome=outcome[:32],
+            last_error=error[:_ERROR_LIMIT],
+            locked_by=None,
+            locked_until=None,
+            finished_at=now(),
+        )
+
+    def next_due(self) -> datetime | None:
+        """When the earliest pending row becomes due (``None`` when none is pending)."""
+        with self.store.session() as session:
+            return session.scalar(
+                select(func.min(InboxEvent.next_attempt_at)).where(InboxEvent.state.in_(_CLAIMABLE))
+            )
+
+    # -- inspecting and replaying ------------------------------------------------------------
+
+    def counts(self) -> dict[str, int]:
+        """Rows per state."""
+        with self.store.session() as session:
+            rows = session.execute(
+                select(InboxEvent.state, func.count()).group_by(InboxEvent.state)
+            ).all()
+        found = {state: 0 for state in STATES}
+        found.update({state: count for state, count in rows})
+        return found
+
+    def recent(
+        self,
+        *,
+        state: str | None = None,
+        source: str | None = None,
+        type: str | None = None,
+        limit: int = 50,
+    ) -> list[InboxEvent]:
+        """The newest rows first, optionally filtered."""
+        query = select(InboxEvent).order_by(InboxEvent.id.desc()).limit(limit)
+        if state:
+            query = query.where(InboxEvent.state == state)
+        if source:
+            query = query.where(InboxEvent.source == source)
+        if type:
+            query = query.where(InboxEvent.type == type)
+        with self.store.session() as session:
+            return list(session.scalars(query).all())
+
+    def get(self, job_id: int) -> InboxEvent | None:
+        with self.store.session() as session:
+            return session.get(InboxEvent, job_id)
+
+    def replay(self, job_ids: Sequence[int]) -> int:
+        """Queue rows again from scratch (attempts reset); rows being worked on are left alone."""
+        if not job_ids:
+            return 0
+        current = now()
+        with self.store.session() as session:
+            result = session.execute(
+                update(InboxEvent)
+                .where(
+                    InboxEvent.id.in_(list(job_ids)),
+                    or_(
+                        InboxEvent.state.in_(("done", "parked", "pending")),
+                        InboxEvent.locked_until.is_(None),
+                        InboxEvent.locked_until < current,
+                    ),
+                )
+                .values(
+                    state="pending",
+                    attempts=0,
+                    outcome=None,
+                    next_attempt_at=current,
+                    locked_by=None,
+                    locked_until=None,
+                    finished_at=None,
+                )
+            )
+            return affected(result)
+
+    def prune(self, older_than: float) -> int:
+        """Delete ``done`` rows finished more than ``older_than`` seconds ago; return how many.
+
+        Keep at least DR's retry window (72 hours): a pruned event delivered again is stored
+        and processed again (the flow still recognises it as a duplicate).
+        """
+        cutoff = now() - timedelta(seconds=older_than)
+        with self.store.session() as session:
+            result = session.execute(
+                delete(InboxEvent).where(
+                    InboxEvent.state == "done", InboxEvent.finished_at < cutoff
+                )
+            )
+            return affected(result)
+
+    def parked_ids(self) -> list[int]:
+        with self.store.session() as session:
+            return list(
+                session.scalars(
+                    select(InboxEvent.id)
+                    .where(InboxEvent.state == "parked")
+                    .order_by(InboxEvent.id)
+                ).all()
+            )

@@ -1,0 +1,176 @@
+"""Shared set-up of the reliability suite: a connector deployment in subprocesses.
+
+``Deployment`` runs ``affluent serve`` and ``affluent worker`` processes against one database,
+the sandbox (in this process, on loopback) and a platform-write recorder, and keeps an
+in-process runtime on the same database for setting up orders and checking results.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from conftest import DR_KEY, STOREFRONT_KEY
+from service_support import (
+    PLATFORM,
+    PLATFORM_SECRET,
+    SUBPROCESS_LOGS,
+    Fleet,
+    Proc,
+    WriteLog,
+    free_port,
+    percentile,
+    seed_skus,
+    service_env,
+)
+from sqlalchemy import func, select
+
+from affluent.sandbox import DEFAULT_WEBHOOK_SECRET
+from affluent.service import Inbox, Runtime
+from affluent.settings import Settings
+from affluent.store.tables import InboxEvent
+
+
+def deployment_settings(db: str, sandbox_url: str, writes_url: str, **extra: Any) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "database_url": db,
+        "dr_api_key": DR_KEY,
+        "dr_base_url": sandbox_url,
+        "dr_webhook_secrets": [DEFAULT_WEBHOOK_SECRET],
+        "adapters": [],
+        "adapter_paths": {PLATFORM: "service_support:ServicePlatform"},
+        "adapter_config": {PLATFORM: {"webhook_secret": PLATFORM_SECRET, "writes_url": writes_url}},
+        "storefront_api_keys": {PLATFORM: [STOREFRONT_KEY]},
+        "lease_seconds": 2.0,
+        "job_backoff_base": 0.1,
+        "job_backoff_max": 2.0,
+        "job_max_attempts": 8,
+        "worker_poll_interval": 0.05,
+        "sweep_interval": 0.5,
+        "reconcile_interval": 0.0,
+        "write_retry_base": 0.1,
+        "log_level": "INFO",
+    }
+    values.update(extra)
+    return values
+
+
+@dataclass
+class Deployment:
+    """serve + workers in subprocesses; a runtime in process for set-up and checks."""
+
+    tmp: Path
+    settings: dict[str, Any]
+    writes: WriteLog
+    runtime: Runtime = field(init=False)
+    fleet: Fleet = field(init=False)
+    url: str | None = None
+
+    def __post_init__(self) -> None:
+        self.runtime = Runtime(Settings(**self.settings))
+        self.fleet = Fleet(self.tmp, service_env(**self.settings))
+
+    async def start(self, *, serve: bool = True, workers: int = 0, concurrency: int = 4) -> None:
+        from affluent.store.migrate import migrate
+
+        await asyncio.to_thread(migrate, self.runtime.store)
+        await seed_skus(self.runtime.dr)
+        if serve:
+            port = free_port()
+            await asyncio.to_thread(self.fleet.serve, port, "--no-access-log")
+            self.url = f"http://127.0.0.1:{port}"
+        started = [self.worker(concurrency=concurrency) for _ in range(workers)]
+        await asyncio.to_thread(self.fleet.wait_started, *started)
+
+    def worker(self, *, concurrency: int = 4, **overrides: Any) -> Proc:
+        return self.fleet.worker("--concurrency", str(concurrency), **overrides)
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self.fleet.close)
+        SUBPROCESS_LOGS.extend(proc.log for proc in self.fleet.procs)
+        await self.runtime.aclose()
+
+    @property
+    def flow(self) -> Any:
+        return self.runtime.flow
+
+    @property
+    def dr(self) -> Any:
+        return self.runtime.dr
+
+    def inbox(self) -> dict[str, int]:
+        return Inbox(self.runtime.store).counts()
+
+    def rows(self) -> int:
+        with self.runtime.store.session() as session:
+            return session.scalar(select(func.count()).select_from(InboxEvent)) or 0
+
+    async def settled(self, *, within: float = 120.0) -> None:
+        """Wait until no inbox row is pending or running."""
+        deadline = time.monotonic() + within
+        while True:
+            counts = await asyncio.to_thread(self.inbox)
+            if counts["pending"] == 0 and counts["running"] == 0:
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"inbox not settled after {within}s: {counts}\n{self.fleet.logs()[-4000:]}"
+                )
+            await asyncio.sleep(0.1)
+
+
+async def blast(
+    url: str, requests: list[tuple[bytes, Mapping[str, str]]], *, concurrency: int
+) -> tuple[list[int], list[float], float]:
+    """POST every (body, headers) over ``concurrency`` keep-alive connections at once.
+
+    A minimal HTTP/1.1 client on asyncio streams, so the figures measure the server rather
+    than the client library. Returns statuses, latencies (seconds) and elapsed time.
+    """
+    host, port = url.removeprefix("http://").split("/", 1)[0].split(":")
+    path = "/" + url.removeprefix("http://").split("/", 1)[1]
+    pending = iter(requests)
+    statuses: list[int] = []
+    latencies: list[float] = []
+
+    async def connection() -> None:
+        reader, writer = await asyncio.open_connection(host, int(port))
+        try:
+            for body, headers in pending:
+                head = f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {len(body)}\r\n"
+                head += "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
+                started = time.perf_counter()
+                writer.write(head.encode() + body)
+                await writer.drain()
+                status = int((await reader.readline()).split()[1])
+                length = 0
+                while (line := await reader.readline()) not in (b"\r\n", b""):
+                    name, _, value = line.decode().partition(":")
+                    if name.lower() == "content-length":
+                        length = int(value)
+                await reader.readexactly(length)
+                latencies.append(time.perf_counter() - started)
+                statuses.append(status)
+        finally:
+            writer.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(connection() for _ in range(concurrency)))
+    return statuses, latencies, time.perf_counter() - started
+
+
+def figures(name: str, latencies: list[float], elapsed: float, **counts: Any) -> str:
+    line = (
+        f"[{name}] {len(latencies)} requests in {elapsed:.2f}s = {len(latencies) / elapsed:.0f}/s; "
+        f"answer p50 {percentile(latencies, 50) * 1000:.1f} ms, "
+        f"p99 {percentile(latencies, 99) * 1000:.1f} ms, max {max(latencies) * 1000:.1f} ms, "
+        f"over 1 s: {sum(1 for x in latencies if x > 1.0)}"
+    )
+    if counts:
+        line += "; " + ", ".join(f"{k}={v}" for k, v in counts.items())
+    print("\n" + line)
+    return line
