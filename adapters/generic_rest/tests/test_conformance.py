@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from affluent_generic_rest.plugin import GenericRestAdapter
 
 from affluent.testing.suite import AdapterConformance
+from affluent_generic_rest.plugin import GenericRestAdapter
 
 
 class TestGenericRestConformance(AdapterConformance):

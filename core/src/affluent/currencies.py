@@ -24,4 +24,6 @@ CURRENCY_DECIMALS: dict[str, int] = {
 
 def quantize(amount: Decimal, currency: str) -> Decimal:
     """Round ``amount`` to the minor unit of ``currency`` (half-up, as invoices do)."""
-    return amount.quantize(Decimal(1).scaleb(-CURRENCY_DECIMALS[currency]), rounding="ROUND_HALF_UP")
+    return amount.quantize(
+        Decimal(1).scaleb(-CURRENCY_DECIMALS[currency]), rounding="ROUND_HALF_UP"
+    )

@@ -29,6 +29,7 @@ from affluent.dr import AsyncDigitalRiver, construct_event, sign
 from affluent.dr.errors import SignatureVerificationError
 from affluent.errors import UnknownOrder
 from affluent.flow import Flow
+from affluent.flow.translate import event_order_id
 from affluent.lifecycle import OrderStatus
 from affluent.models import DemoCart
 from affluent.platform import PlatformFake
@@ -168,7 +169,7 @@ def _receiver(get_env: Callable[[], DemoEnv]) -> Starlette:
             return JSONResponse({"error": str(exc)}, status_code=409)
         env.events_seen += 1
         obj = event.data.object if event.data and isinstance(event.data.object, dict) else {}
-        order_id = obj.get("orderId") if str(event.type).startswith("order.charge.") else obj.get("id")
+        order_id = event_order_id(str(event.type), obj)
         if order_id:
             env.delivered.setdefault(str(order_id), []).append(body)
         return JSONResponse({"outcome": outcome}, status_code=202)
@@ -352,7 +353,10 @@ async def _replay(env: DemoEnv, dr_order_id: str) -> None:
         raise RuntimeError(f"no event of order {dr_order_id} was delivered")
     random.Random(7).shuffle(deliveries)
     for body in deliveries:
-        headers = {"DigitalRiver-Signature": sign(body, env.secrets), "Content-Type": "application/json"}
+        headers = {
+            "DigitalRiver-Signature": sign(body, env.secrets),
+            "Content-Type": "application/json",
+        }
         response = await env.receiver.post("/webhooks/digital-river", content=body, headers=headers)
         if response.status_code != 202:
             raise RuntimeError(f"a replayed event answered {response.status_code}: {response.text}")

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from affluent.dr import AsyncDigitalRiver
@@ -156,23 +156,23 @@ class Flow:
         """
         now = utcnow()
         with self.store.session() as session:
-            order = self._get(session, platform, order_ref)
+            order_id = self._order_id(session, platform, order_ref)
             pending = session.scalars(
                 select(PlatformWrite)
-                .where(PlatformWrite.order_id == order.id, PlatformWrite.state == "pending")
+                .where(PlatformWrite.order_id == order_id, PlatformWrite.state == "pending")
                 .order_by(PlatformWrite.id)
             ).all()
         sent = 0
         for write in pending:
             if write.next_attempt_at.replace(tzinfo=UTC) > now:
                 break
-            update = PlatformUpdate(
+            change = PlatformUpdate(
                 order_ref=order_ref,
                 kind=write.kind,
                 body=json.loads(write.body),
             )
             try:
-                await self._client(platform).push(update)
+                await self._client(platform).push(change)
             except Exception as exc:
                 self.hooks(platform).flow_error("platform_write", order_ref, exc)
                 with self.store.session() as session:
@@ -184,8 +184,11 @@ class Flow:
                 log.warning("platform write %s for %s failed: %s", write.id, order_ref, exc)
                 break
             with self.store.session() as session:
-                row = session.get_one(PlatformWrite, write.id)
-                row.state, row.sent_at, row.attempts = "sent", utcnow(), row.attempts + 1
+                session.execute(
+                    update(PlatformWrite)
+                    .where(PlatformWrite.id == write.id)
+                    .values(state="sent", sent_at=utcnow(), attempts=PlatformWrite.attempts + 1)
+                )
             sent += 1
         return sent
 
@@ -203,6 +206,16 @@ class Flow:
         )
         return session.scalars(query).one_or_none()
 
+    @staticmethod
+    def _order_id(session: Session, platform: str, order_ref: str) -> int:
+        """The order's primary key alone: cheaper than loading the order and its lines."""
+        order_id = session.scalar(
+            select(Order.id).where(Order.platform == platform, Order.order_ref == order_ref)
+        )
+        if order_id is None:
+            raise UnknownOrder(order_ref, platform=platform)
+        return order_id
+
     def _get(self, session: Session, platform: str, order_ref: str) -> Order:
         order = self._find(session, platform, order_ref)
         if order is None:
@@ -217,10 +230,10 @@ class Flow:
     def write_counts(self, platform: str, order_ref: str) -> dict[str, int]:
         """How many of the order's platform writes are ``sent`` and ``pending``."""
         with self.store.session() as session:
-            order = self._get(session, platform, order_ref)
+            order_id = self._order_id(session, platform, order_ref)
             rows = session.execute(
                 select(PlatformWrite.state, func.count())
-                .where(PlatformWrite.order_id == order.id)
+                .where(PlatformWrite.order_id == order_id)
                 .group_by(PlatformWrite.state)
             ).all()
         return {"sent": 0, "pending": 0} | {state: count for state, count in rows}
@@ -277,7 +290,11 @@ class Flow:
             existing = self._find(session, platform, cart.order_ref)
             old_checkout = existing.dr_checkout_id if existing else None
             reuse = existing is not None and existing.cart_fingerprint == digest and old_checkout
-            if existing is not None and (existing.status or existing.submit_attempted) and not reuse:
+            if (
+                existing is not None
+                and (existing.status or existing.submit_attempted)
+                and not reuse
+            ):
                 raise FlowStateError(
                     f"order {cart.order_ref!r} was already submitted; its cart cannot change"
                 )
@@ -298,11 +315,14 @@ class Flow:
         return translate.summarize(cart.order_ref, checkout, final=False)
 
     async def _ensure_customer(self, shopper: Any, cart: Any) -> str:
+        """Create the DR customer unless one of our orders already uses it; 409 means reuse."""
         customer_id = str(shopper.customer_id)
-        try:
-            await self.dr.customers.get(customer_id)
-        except NotFoundError:
-            with contextlib.suppress(ConflictError):  # created concurrently: reuse it
+        with self.store.session() as session:
+            known = session.scalar(
+                select(Order.id).where(Order.dr_customer_id == customer_id).limit(1)
+            )
+        if known is None:
+            with contextlib.suppress(ConflictError):  # it exists at DR already: reuse it
                 await self.dr.customers.create(translate.customer_request(shopper, cart))
         return customer_id
 
@@ -492,7 +512,7 @@ class Flow:
         key = f"dr:{event.id}"
         obj: Mapping[str, Any] = (event.data.object if event.data else None) or {}
         event_type = str(event.type)
-        dr_order_id = self._event_order_id(event_type, obj)
+        dr_order_id = translate.event_order_id(event_type, obj)
         if dr_order_id is None:
             return self._note_event(key, event, None, "ignored")
         with self.store.session() as session:
@@ -506,16 +526,6 @@ class Flow:
             platform, order_ref = order.platform, order.order_ref
         async with self._lock(platform, order_ref):
             return await self._apply_event(key, event, event_type, obj, platform, order_ref)
-
-    @staticmethod
-    def _event_order_id(event_type: str, obj: Mapping[str, Any]) -> str | None:
-        if event_type == "order.charge.failed":
-            order_id = obj.get("orderId")
-            return str(order_id) if order_id else None
-        if event_type.startswith("order.") and not event_type.startswith("order.charge."):
-            order_id = obj.get("id")
-            return str(order_id) if order_id and obj.get("state") else None
-        return None
 
     def _note_event(self, key: str, event: Event, order_id: int | None, outcome: str) -> str:
         with self.store.session() as session:
@@ -676,15 +686,15 @@ class Flow:
         self, platform: str, changes: LineItemChanges, fulfillment_id: str
     ) -> ChangeResult:
         with self.store.session() as session:
-            order = self._get(session, platform, changes.order_ref)
-            record = session.scalars(
-                select(LineChangeRecord).where(
-                    LineChangeRecord.order_id == order.id,
+            order_id = self._order_id(session, platform, changes.order_ref)
+            session.execute(
+                update(LineChangeRecord)
+                .where(
+                    LineChangeRecord.order_id == order_id,
                     LineChangeRecord.change_ref == changes.change_ref,
                 )
-            ).one()
-            record.state = "sent"
-            record.dr_fulfillment_id = fulfillment_id
+                .values(state="sent", dr_fulfillment_id=fulfillment_id)
+            )
         return ChangeResult("sent", fulfillment_id)
 
     # -- platform webhooks ----------------------------------------------------------------------
@@ -733,7 +743,7 @@ class Flow:
                 if found is None:
                     try:
                         created = await self.dr.fulfillments.create(json.loads(request))
-                    except APIStatusError as exc:
+                    except DigitalRiverError as exc:
                         if not exc.ambiguous:
                             self._release_record(record_id)
                         raise

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -126,6 +127,21 @@ def fingerprint(cart: Cart, shopper: Shopper) -> str:
         [cart.model_dump(mode="json"), shopper.model_dump(mode="json")], sort_keys=True
     )
     return hashlib.sha256(data.encode()).hexdigest()
+
+
+def event_order_id(event_type: str, obj: Mapping[str, Any]) -> str | None:
+    """The DR order an event changes, or ``None`` when the flow has nothing to do with it.
+
+    Order events carry the order (``data.object.id`` with a ``state``). ``order.charge.failed``
+    carries a charge naming its ``orderId`` or, as the sandbox sends it, the order itself.
+    """
+    if event_type == "order.charge.failed":
+        value = obj.get("orderId") or (obj.get("id") if obj.get("state") else None)
+    elif event_type.startswith("order.") and not event_type.startswith("order.charge."):
+        value = obj.get("id") if obj.get("state") else None
+    else:
+        value = None
+    return str(value) if value else None
 
 
 def line_ref_of(metadata: dict[str, Any] | None) -> str | None:
