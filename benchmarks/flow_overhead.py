@@ -23,7 +23,6 @@ from affluent.sandbox import SandboxConfig, create_app
 from affluent.sandbox.faults import InProcessTransport
 from affluent.store import Store
 from affluent.testing.memory import DictPlatform
-
 from benchmarks.report import Figure
 
 KEY = "sk_test_benchmark"

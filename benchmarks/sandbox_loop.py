@@ -15,7 +15,6 @@ import httpx
 from affluent.sandbox import SandboxConfig, create_app
 from affluent.sandbox.faults import InProcessTransport
 from affluent.serving import serve_in_thread
-
 from benchmarks.flow_overhead import ADDRESS, CARD, KEY, OWNER
 from benchmarks.report import Figure
 
