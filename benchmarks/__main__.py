@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from benchmarks import demo_volume, flow_overhead, ingest, sandbox_loop
+from benchmarks import demo_volume, flow_overhead, ingest, processing, sandbox_loop
 from benchmarks.report import Figure, markdown, save
 
 RESULTS = Path(__file__).parent / "results" / "latest.json"
@@ -16,12 +16,14 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small counts: a smoke run")
     parser.add_argument("--only", nargs="*", default=None, help="flow, sandbox, demo, ingest, processing, memory")
     args = parser.parse_args()
-    wanted = set(args.only or ["flow", "sandbox", "ingest", "demo"])
+    wanted = set(args.only or ["flow", "sandbox", "ingest", "processing", "demo"])
     figures: list[Figure] = []
     if "flow" in wanted:
         figures += flow_overhead.run(20 if args.quick else 200)
     if "ingest" in wanted:
         figures += ingest.run(400 if args.quick else 5000)
+    if "processing" in wanted:
+        figures += processing.run(40 if args.quick else 500)
     if "demo" in wanted:
         figures += demo_volume.run(60 if args.quick else 1000)
     if "sandbox" in wanted:
