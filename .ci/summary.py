@@ -7,7 +7,7 @@ from pathlib import Path
 
 totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
 for report in sorted(Path(".tox").glob("*/junit.xml")):
-    for suite in ET.parse(report).getroot().iter("testsuite"):
+    for suite in ET.parse(report).getroot().iter("testsuite"):  # noqa: S314 (our own reports)
         for key in totals:
             totals[key] += int(suite.get(key, 0))
     print(f"{report.parent.name}: {report}")

@@ -14,7 +14,9 @@ RESULTS = Path(__file__).parent / "results" / "latest.json"
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
     parser.add_argument("--quick", action="store_true", help="small counts: a smoke run")
-    parser.add_argument("--only", nargs="*", default=None, help="flow, sandbox, demo, ingest, processing, memory")
+    parser.add_argument(
+        "--only", nargs="*", default=None, help="flow, sandbox, demo, ingest, processing, memory"
+    )
     args = parser.parse_args()
     wanted = set(args.only or ["flow", "sandbox", "ingest", "processing", "demo"])
     figures: list[Figure] = []

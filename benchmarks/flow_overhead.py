@@ -28,25 +28,51 @@ from benchmarks.report import Figure
 KEY = "sk_test_benchmark"
 BASE = "http://sandbox.invalid"
 CARD = {"number": "4444222233331111", "expirationMonth": 7, "expirationYear": 2031, "cvv": "123"}
-OWNER = {"firstName": "Ada", "lastName": "Lovelace", "email": "ada@example.com",
-         "address": {"line1": "12 Elm Ave", "city": "St Paul", "postalCode": "55102", "state": "MN", "country": "US"}}
-ADDRESS = {"line1": "12 Elm Ave", "city": "St Paul", "postalCode": "55102", "state": "MN", "country": "US"}
+OWNER = {
+    "firstName": "Ada",
+    "lastName": "Lovelace",
+    "email": "ada@example.com",
+    "address": {
+        "line1": "12 Elm Ave",
+        "city": "St Paul",
+        "postalCode": "55102",
+        "state": "MN",
+        "country": "US",
+    },
+}
+ADDRESS = {
+    "line1": "12 Elm Ave",
+    "city": "St Paul",
+    "postalCode": "55102",
+    "state": "MN",
+    "country": "US",
+}
 
 
 async def _sandbox() -> tuple[Any, httpx.AsyncClient]:
     app = create_app(SandboxConfig(rate_limit=None, resolve_delay=None))
     await app.state.sandbox.start()
-    http = httpx.AsyncClient(transport=InProcessTransport(app), base_url=BASE,
-                             headers={"Authorization": f"Bearer {KEY}"})
+    http = httpx.AsyncClient(
+        transport=InProcessTransport(app), base_url=BASE, headers={"Authorization": f"Bearer {KEY}"}
+    )
     for sku, name in SKUS.items():
-        (await http.post("/skus", json={"id": sku, "name": name, "physical": True})).raise_for_status()
+        (
+            await http.post("/skus", json={"id": sku, "name": name, "physical": True})
+        ).raise_for_status()
     return app, http
 
 
 def _cart(ref: str) -> dict[str, Any]:
-    return {"ref": ref, "currency": "USD", "email": "ada@example.com", "customer": f"c-{ref}",
-            "lines": [{"id": "L1", "sku": "sku-widget-blue", "qty": 2, "price": "15.00"},
-                      {"id": "L2", "sku": "sku-gadget", "qty": 1, "price": "9.99"}]}
+    return {
+        "ref": ref,
+        "currency": "USD",
+        "email": "ada@example.com",
+        "customer": f"c-{ref}",
+        "lines": [
+            {"id": "L1", "sku": "sku-widget-blue", "qty": 2, "price": "15.00"},
+            {"id": "L2", "sku": "sku-gadget", "qty": 1, "price": "9.99"},
+        ],
+    }
 
 
 async def affluent_orders(count: int) -> float:
@@ -63,13 +89,33 @@ async def affluent_orders(count: int) -> float:
             summary = await flow.begin_checkout("mem", _cart(ref))
             checkout = await dr.checkouts.get(summary.checkout_id)  # the browser's Drop-in reads it
             session = checkout.payment.session.id  # type: ignore[union-attr]
-            source = await dr.sources.create({"type": "creditCard", "paymentSessionId": session, "owner": OWNER, "creditCard": CARD})
+            source = await dr.sources.create(
+                {
+                    "type": "creditCard",
+                    "paymentSessionId": session,
+                    "owner": OWNER,
+                    "creditCard": CARD,
+                }
+            )
             await flow.hand_off_payment("mem", {"ref": ref, "source": str(source.id)})
             result = await flow.submit("mem", ref)
-            [accepted] = [e for e in emulator.events("order.accepted") if e["data"]["object"]["id"] == result.dr_order_id]
+            [accepted] = [
+                e
+                for e in emulator.events("order.accepted")
+                if e["data"]["object"]["id"] == result.dr_order_id
+            ]
             await flow.handle_dr_event(accepted)
-            await flow.apply_line_changes("mem", {"ref": ref, "event": "s1", "lines": [{"id": "L1", "shipped": 1}]})
-            await flow.apply_line_changes("mem", {"ref": ref, "event": "s2", "lines": [{"id": "L1", "shipped": 1}, {"id": "L2", "cancelled": 1}]})
+            await flow.apply_line_changes(
+                "mem", {"ref": ref, "event": "s1", "lines": [{"id": "L1", "shipped": 1}]}
+            )
+            await flow.apply_line_changes(
+                "mem",
+                {
+                    "ref": ref,
+                    "event": "s2",
+                    "lines": [{"id": "L1", "shipped": 1}, {"id": "L2", "cancelled": 1}],
+                },
+            )
         elapsed = time.perf_counter() - started
         store.dispose()
     await http.aclose()
@@ -90,19 +136,50 @@ async def raw_orders(count: int) -> float:
             return response.json()  # type: ignore[no-any-return]
 
         await post("/customers", {"id": f"c-{ref}", "email": "ada@example.com"})
-        checkout = await post("/checkouts", {
-            "currency": "USD", "customerId": f"c-{ref}", "email": "ada@example.com", "upstreamId": ref,
-            "shipTo": {"name": "Ada Lovelace", "address": ADDRESS}, "billTo": {"name": "Ada Lovelace", "address": ADDRESS},
-            "shipFrom": {"address": ADDRESS}, "shippingChoice": {"amount": 4.0, "description": "Ground"},
-            "items": [{"skuId": "sku-widget-blue", "quantity": 2, "price": 15.0}, {"skuId": "sku-gadget", "quantity": 1, "price": 9.99}],
-        })
+        checkout = await post(
+            "/checkouts",
+            {
+                "currency": "USD",
+                "customerId": f"c-{ref}",
+                "email": "ada@example.com",
+                "upstreamId": ref,
+                "shipTo": {"name": "Ada Lovelace", "address": ADDRESS},
+                "billTo": {"name": "Ada Lovelace", "address": ADDRESS},
+                "shipFrom": {"address": ADDRESS},
+                "shippingChoice": {"amount": 4.0, "description": "Ground"},
+                "items": [
+                    {"skuId": "sku-widget-blue", "quantity": 2, "price": 15.0},
+                    {"skuId": "sku-gadget", "quantity": 1, "price": 9.99},
+                ],
+            },
+        )
         await http.get(f"/checkouts/{checkout['id']}")
-        source = await post("/sources", {"type": "creditCard", "paymentSessionId": checkout["payment"]["session"]["id"], "owner": OWNER, "creditCard": CARD})
+        source = await post(
+            "/sources",
+            {
+                "type": "creditCard",
+                "paymentSessionId": checkout["payment"]["session"]["id"],
+                "owner": OWNER,
+                "creditCard": CARD,
+            },
+        )
         await post(f"/checkouts/{checkout['id']}", {"sourceId": source["id"]})
         order = await post("/orders", {"checkoutId": checkout["id"]})
         items = [item["id"] for item in order["items"]]
-        await post("/fulfillments", {"orderId": order["id"], "items": [{"itemId": items[0], "quantity": 1}]})
-        await post("/fulfillments", {"orderId": order["id"], "items": [{"itemId": items[0], "quantity": 1}, {"itemId": items[1], "cancelQuantity": 1}]})
+        await post(
+            "/fulfillments",
+            {"orderId": order["id"], "items": [{"itemId": items[0], "quantity": 1}]},
+        )
+        await post(
+            "/fulfillments",
+            {
+                "orderId": order["id"],
+                "items": [
+                    {"itemId": items[0], "quantity": 1},
+                    {"itemId": items[1], "cancelQuantity": 1},
+                ],
+            },
+        )
     elapsed = time.perf_counter() - started
     await http.aclose()
     await emulator.aclose()
@@ -114,5 +191,12 @@ def run(count: int) -> list[Figure]:
     asyncio.run(raw_orders(5))
     ours = asyncio.run(affluent_orders(count))
     floor = asyncio.run(raw_orders(count))
-    return [Figure(f"flow overhead, {count} orders", "ms/order", ours / count * 1000, floor / count * 1000,
-                   "target ratio ≤ 1.2")]
+    return [
+        Figure(
+            f"flow overhead, {count} orders",
+            "ms/order",
+            ours / count * 1000,
+            floor / count * 1000,
+            "target ratio ≤ 1.2",
+        )
+    ]

@@ -39,15 +39,26 @@ SENDERS = 200
 
 
 def _event(number: int) -> bytes:
-    order = {"id": f"9{number:011d}", "state": "accepted", "stateTransitions": {"accepted": "2026-01-01T00:00:00Z"}}
-    event = {"id": str(uuid.uuid4()), "type": "order.accepted", "liveMode": False,
-             "createdTime": "2026-01-01T00:00:00.000000Z", "data": {"object": order}}
+    order = {
+        "id": f"9{number:011d}",
+        "state": "accepted",
+        "stateTransitions": {"accepted": "2026-01-01T00:00:00Z"},
+    }
+    event = {
+        "id": str(uuid.uuid4()),
+        "type": "order.accepted",
+        "liveMode": False,
+        "createdTime": "2026-01-01T00:00:00.000000Z",
+        "data": {"object": order},
+    }
     return json.dumps(event).encode()
 
 
 def _floor_app(url: str) -> Starlette:
     metadata = MetaData()
-    events = Table("events", metadata, Column("id", String(64), primary_key=True), Column("body", Text))
+    events = Table(
+        "events", metadata, Column("id", String(64), primary_key=True), Column("body", Text)
+    )
     engine = create_engine(url, pool_size=20)
     metadata.create_all(engine)
 
@@ -67,7 +78,12 @@ def _floor_app(url: str) -> Starlette:
     async def healthz(_request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
 
-    return Starlette(routes=[Route("/webhooks/digital-river", receive, methods=["POST"]), Route("/healthz", healthz)])
+    return Starlette(
+        routes=[
+            Route("/webhooks/digital-river", receive, methods=["POST"]),
+            Route("/healthz", healthz),
+        ]
+    )
 
 
 def floor_from_env() -> Starlette:
@@ -129,8 +145,10 @@ def _databases(backend: str, folder: Path) -> Iterator[tuple[str, str]]:
                 connection.execute(text(f'CREATE DATABASE "{name}"'))
         admin.dispose()
         base = make_url(server)
-        yield (base.set(database="service").render_as_string(hide_password=False),
-               base.set(database="floor").render_as_string(hide_password=False))
+        yield (
+            base.set(database="service").render_as_string(hide_password=False),
+            base.set(database="floor").render_as_string(hide_password=False),
+        )
 
 
 @contextlib.contextmanager
@@ -141,8 +159,13 @@ def _server(args: list[str], env: dict[str, str]) -> Iterator[str]:
         port = probe.getsockname()[1]
     root = Path(__file__).parents[1]
     full_env = {**os.environ, **env, "PYTHONPATH": str(root)}
-    process = subprocess.Popen([sys.executable, "-m", *args, "--host", "127.0.0.1", "--port", str(port)],
-                               env=full_env, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-m", *args, "--host", "127.0.0.1", "--port", str(port)],
+        env=full_env,
+        cwd=root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -159,7 +182,9 @@ def _server(args: list[str], env: dict[str, str]) -> Iterator[str]:
         process.wait(timeout=15)
 
 
-def _measure(args: list[str], env: dict[str, str], bodies: list[bytes]) -> tuple[float, float, float]:
+def _measure(
+    args: list[str], env: dict[str, str], bodies: list[bytes]
+) -> tuple[float, float, float]:
     with _server(args, env) as url:
         asyncio.run(_send(url, [_event(-1 - n) for n in range(50)]))  # warm up
         elapsed, latencies = asyncio.run(_send(url, bodies))
@@ -173,15 +198,44 @@ def run(count: int, backends: tuple[str, ...] = ("sqlite", "postgres")) -> list[
     for backend in backends:
         if backend == "postgres" and find_bindir() is None:
             continue
-        with tempfile.TemporaryDirectory() as folder, _databases(backend, Path(folder)) as (ours, floor):
-            env = {"AFFLUENT_DATABASE_URL": ours, "AFFLUENT_DR_WEBHOOK_SECRETS": json.dumps([SECRET]),
-                   "AFFLUENT_ADAPTERS": "[]", "AFFLUENT_DR_API_KEY": "sk_test_bench", "AFFLUENT_LOG_LEVEL": "WARNING"}
-            rate, p50, p99 = _measure(["affluent.service", "serve", "--no-access-log"], env, [_event(n) for n in range(count)])
-            floor_args = ["uvicorn", "--factory", "benchmarks.ingest:floor_from_env", "--no-access-log", "--log-level", "warning"]
-            floor_rate, floor_p50, floor_p99 = _measure(floor_args, {"BENCH_FLOOR_DB": floor}, [_event(n) for n in range(count)])
+        with (
+            tempfile.TemporaryDirectory() as folder,
+            _databases(backend, Path(folder)) as (ours, floor),
+        ):
+            env = {
+                "AFFLUENT_DATABASE_URL": ours,
+                "AFFLUENT_DR_WEBHOOK_SECRETS": json.dumps([SECRET]),
+                "AFFLUENT_ADAPTERS": "[]",
+                "AFFLUENT_DR_API_KEY": "sk_test_bench",
+                "AFFLUENT_LOG_LEVEL": "WARNING",
+            }
+            rate, p50, p99 = _measure(
+                ["affluent.service", "serve", "--no-access-log"],
+                env,
+                [_event(n) for n in range(count)],
+            )
+            floor_args = [
+                "uvicorn",
+                "--factory",
+                "benchmarks.ingest:floor_from_env",
+                "--no-access-log",
+                "--log-level",
+                "warning",
+            ]
+            floor_rate, floor_p50, floor_p99 = _measure(
+                floor_args, {"BENCH_FLOOR_DB": floor}, [_event(n) for n in range(count)]
+            )
         figures += [
-            Figure(f"webhook ingest, {backend}, {SENDERS} senders", "events/s", rate, floor_rate, "target ≥ 0.6"),
+            Figure(
+                f"webhook ingest, {backend}, {SENDERS} senders",
+                "events/s",
+                rate,
+                floor_rate,
+                "target ≥ 0.6",
+            ),
             Figure(f"webhook answer p50, {backend}", "ms", p50, floor_p50),
-            Figure(f"webhook answer p99, {backend}", "ms", p99, floor_p99, "DR's budget is 3000 ms"),
+            Figure(
+                f"webhook answer p99, {backend}", "ms", p99, floor_p99, "DR's budget is 3000 ms"
+            ),
         ]
     return figures

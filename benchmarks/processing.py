@@ -40,7 +40,9 @@ from benchmarks.report import Figure
 ADAPTER = {"mem": "affluent.testing.memory:DictPlatform"}
 
 
-async def _orders(dr: AsyncDigitalRiver, store: Store, sandbox_url: str, prefix: str, count: int) -> list[Any]:
+async def _orders(
+    dr: AsyncDigitalRiver, store: Store, sandbox_url: str, prefix: str, count: int
+) -> list[Any]:
     """``count`` orders in review, then accepted at the sandbox; their ``order.accepted`` events."""
     flow = Flow(dr=dr, store=store, adapters=Adapters.from_plugins({"mem": DictPlatform()}))
     import httpx
@@ -48,35 +50,59 @@ async def _orders(dr: AsyncDigitalRiver, store: Store, sandbox_url: str, prefix:
     orders = []
     for number in range(count):
         ref = f"{prefix}-{number}"
-        cart = {"ref": ref, "currency": "USD", "email": "review@example.com",
-                "lines": [{"id": "L1", "sku": "sku-widget-blue", "qty": 1, "price": "15.00"}]}
+        cart = {
+            "ref": ref,
+            "currency": "USD",
+            "email": "review@example.com",
+            "lines": [{"id": "L1", "sku": "sku-widget-blue", "qty": 1, "price": "15.00"}],
+        }
         summary = await flow.begin_checkout("mem", cart)
         checkout = await dr.checkouts.get(summary.checkout_id)
         session = checkout.payment.session.id  # type: ignore[union-attr]
-        source = await dr.sources.create({"type": "creditCard", "paymentSessionId": session, "owner": OWNER, "creditCard": CARD})
+        source = await dr.sources.create(
+            {"type": "creditCard", "paymentSessionId": session, "owner": OWNER, "creditCard": CARD}
+        )
         await flow.hand_off_payment("mem", {"ref": ref, "source": str(source.id)})
         orders.append((await flow.submit("mem", ref)).dr_order_id)
     async with httpx.AsyncClient(base_url=sandbox_url) as control:
         for order_id in orders:
-            (await control.post(f"/_sandbox/orders/{order_id}/resolve", json={"outcome": "accept"})).raise_for_status()
+            (
+                await control.post(
+                    f"/_sandbox/orders/{order_id}/resolve", json={"outcome": "accept"}
+                )
+            ).raise_for_status()
     wanted = set(orders)
-    events = [e async for e in dr.events.iterate(type="order.accepted", limit=100) if e.data.object.get("id") in wanted]  # type: ignore[union-attr]
+    events = [
+        e
+        async for e in dr.events.iterate(type="order.accepted", limit=100)
+        if e.data.object.get("id") in wanted
+    ]  # type: ignore[union-attr]
     return events
 
 
 def _enqueue(store: Store, events: list[Any]) -> None:
     inbox = Inbox(store)
     for event in events:
-        inbox.add(source="dr", event_key=str(event.id), type="order.accepted", payload=event.to_json(), origin="cli")
+        inbox.add(
+            source="dr",
+            event_key=str(event.id),
+            type="order.accepted",
+            payload=event.to_json(),
+            origin="cli",
+        )
 
 
 @contextlib.contextmanager
 def _workers(count: int, env: dict[str, str]) -> Iterator[list[subprocess.Popen[bytes]]]:
     root = Path(__file__).parents[1]
     processes = [
-        subprocess.Popen([sys.executable, "-m", "affluent.service", "worker", "--concurrency", "4"],
-                         env={**os.environ, **env, "PYTHONPATH": str(root)}, cwd=root,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.Popen(
+            [sys.executable, "-m", "affluent.service", "worker", "--concurrency", "4"],
+            env={**os.environ, **env, "PYTHONPATH": str(root)},
+            cwd=root,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         for _ in range(count)
     ]
     try:
@@ -113,10 +139,16 @@ def run(per_batch: int) -> list[Figure]:
         url = make_url(server).set(database="processing").render_as_string(hide_password=False)
         store = Store(url)
         migrate(store)
-        env = {"AFFLUENT_DATABASE_URL": url, "AFFLUENT_DR_API_KEY": KEY, "AFFLUENT_DR_BASE_URL": sandbox_url,
-               "AFFLUENT_ADAPTERS": "[]", "AFFLUENT_ADAPTER_PATHS": json.dumps(ADAPTER),
-               "AFFLUENT_WORKER_POLL_INTERVAL": "0.02", "AFFLUENT_RECONCILE_INTERVAL": "0",
-               "AFFLUENT_LOG_LEVEL": "WARNING"}
+        env = {
+            "AFFLUENT_DATABASE_URL": url,
+            "AFFLUENT_DR_API_KEY": KEY,
+            "AFFLUENT_DR_BASE_URL": sandbox_url,
+            "AFFLUENT_ADAPTERS": "[]",
+            "AFFLUENT_ADAPTER_PATHS": json.dumps(ADAPTER),
+            "AFFLUENT_WORKER_POLL_INTERVAL": "0.02",
+            "AFFLUENT_RECONCILE_INTERVAL": "0",
+            "AFFLUENT_LOG_LEVEL": "WARNING",
+        }
 
         async def prepare(prefix: str) -> list[Any]:
             async with AsyncDigitalRiver(api_key=KEY, base_url=sandbox_url) as dr:
@@ -148,8 +180,22 @@ def run(per_batch: int) -> list[Figure]:
         store.dispose()
     base = rates[1]
     for workers, rate in rates.items():
-        figures.append(Figure(f"processing, {workers} worker process(es), PostgreSQL", "events/s", rate,
-                              base if workers > 1 else None, "ratio = scaling factor over 1 worker" if workers > 1 else ""))
-    figures.append(Figure(f"worker RSS after {per_batch} then {2 * per_batch} events", "MB", rss_after, rss_first,
-                          "target drift < 50 MB"))
+        figures.append(
+            Figure(
+                f"processing, {workers} worker process(es), PostgreSQL",
+                "events/s",
+                rate,
+                base if workers > 1 else None,
+                "ratio = scaling factor over 1 worker" if workers > 1 else "",
+            )
+        )
+    figures.append(
+        Figure(
+            f"worker RSS after {per_batch} then {2 * per_batch} events",
+            "MB",
+            rss_after,
+            rss_first,
+            "target drift < 50 MB",
+        )
+    )
     return figures

@@ -55,7 +55,9 @@ def markdown(figures: list[Figure]) -> str:
     for figure in figures:
         ratio = f"{figure.ratio:.2f}" if figure.ratio is not None else "—"
         name = f"{figure.name} ({figure.unit})" + (f" — {figure.note}" if figure.note else "")
-        lines.append(f"| {name} | {_num(figure.affluent)} | {_num(figure.floor)} | {ratio} | {host} |")
+        lines.append(
+            f"| {name} | {_num(figure.affluent)} | {_num(figure.floor)} | {ratio} | {host} |"
+        )
     return "\n".join(lines)
 
 

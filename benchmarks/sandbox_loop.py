@@ -22,7 +22,9 @@ CALLS_PER_LOOP = 5
 
 
 async def _loop(http: httpx.AsyncClient, count: int) -> float:
-    (await http.post("/skus", json={"id": "sku-1", "name": "Widget", "physical": True})).raise_for_status()
+    (
+        await http.post("/skus", json={"id": "sku-1", "name": "Widget", "physical": True})
+    ).raise_for_status()
 
     async def post(path: str, body: dict[str, Any]) -> dict[str, Any]:
         response = await http.post(path, json=body)
@@ -31,25 +33,44 @@ async def _loop(http: httpx.AsyncClient, count: int) -> float:
 
     started = time.perf_counter()
     for _ in range(count):
-        checkout = await post("/checkouts", {
-            "currency": "USD", "email": "ada@example.com",
-            "shipTo": {"name": "Ada", "address": ADDRESS}, "billTo": {"name": "Ada", "address": ADDRESS},
-            "shipFrom": {"address": ADDRESS}, "shippingChoice": {"amount": 4.0},
-            "items": [{"skuId": "sku-1", "quantity": 1, "price": 15.0}],
-        })
-        source = await post("/sources", {"type": "creditCard", "owner": OWNER, "creditCard": CARD,
-                                         "paymentSessionId": checkout["payment"]["session"]["id"]})
+        checkout = await post(
+            "/checkouts",
+            {
+                "currency": "USD",
+                "email": "ada@example.com",
+                "shipTo": {"name": "Ada", "address": ADDRESS},
+                "billTo": {"name": "Ada", "address": ADDRESS},
+                "shipFrom": {"address": ADDRESS},
+                "shippingChoice": {"amount": 4.0},
+                "items": [{"skuId": "sku-1", "quantity": 1, "price": 15.0}],
+            },
+        )
+        source = await post(
+            "/sources",
+            {
+                "type": "creditCard",
+                "owner": OWNER,
+                "creditCard": CARD,
+                "paymentSessionId": checkout["payment"]["session"]["id"],
+            },
+        )
         await post(f"/checkouts/{checkout['id']}", {"sourceId": source["id"]})
         order = await post("/orders", {"checkoutId": checkout["id"]})
-        await post("/fulfillments", {"orderId": order["id"], "items": [{"itemId": order["items"][0]["id"], "quantity": 1}]})
+        await post(
+            "/fulfillments",
+            {"orderId": order["id"], "items": [{"itemId": order["items"][0]["id"], "quantity": 1}]},
+        )
     return time.perf_counter() - started
 
 
 async def _in_process(count: int) -> float:
     app = create_app(SandboxConfig(rate_limit=None, resolve_delay=None))
     await app.state.sandbox.start()
-    async with httpx.AsyncClient(transport=InProcessTransport(app), base_url="http://sandbox.invalid",
-                                 headers={"Authorization": f"Bearer {KEY}"}) as http:
+    async with httpx.AsyncClient(
+        transport=InProcessTransport(app),
+        base_url="http://sandbox.invalid",
+        headers={"Authorization": f"Bearer {KEY}"},
+    ) as http:
         elapsed = await _loop(http, count)
     await app.state.sandbox.aclose()
     return elapsed
@@ -58,7 +79,9 @@ async def _in_process(count: int) -> float:
 async def _loopback(count: int) -> float:
     app = create_app(SandboxConfig(rate_limit=None, resolve_delay=None))
     with serve_in_thread(app) as url:
-        async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {KEY}"}) as http:
+        async with httpx.AsyncClient(
+            base_url=url, headers={"Authorization": f"Bearer {KEY}"}
+        ) as http:
             return await _loop(http, count)
 
 
@@ -66,5 +89,12 @@ def run(count: int) -> list[Figure]:
     calls = count * CALLS_PER_LOOP
     in_process = calls / asyncio.run(_in_process(count))
     loopback = calls / asyncio.run(_loopback(count))
-    return [Figure(f"sandbox loop, {count} orders", "requests/s", loopback, in_process,
-                   "affluent = over loopback (uvicorn), floor = in process")]
+    return [
+        Figure(
+            f"sandbox loop, {count} orders",
+            "requests/s",
+            loopback,
+            in_process,
+            "affluent = over loopback (uvicorn), floor = in process",
+        )
+    ]

@@ -473,9 +473,13 @@ async def test_observers_see_transitions_and_errors(
     ]
 
 
-async def test_charge_failed_alone_is_enough_for_payment_failed(flow: Flow, dr: AsyncDigitalRiver, sandbox_url: str) -> None:
+async def test_charge_failed_alone_is_enough_for_payment_failed(
+    flow: Flow, dr: AsyncDigitalRiver, sandbox_url: str
+) -> None:
     await flow.begin_checkout("dict", cart("o-1"))
-    await flow.hand_off_payment("dict", {"ref": "o-1", "source": await source(dr, flow, "o-1", kind="wire")})
+    await flow.hand_off_payment(
+        "dict", {"ref": "o-1", "source": await source(dr, flow, "o-1", kind="wire")}
+    )
     result = await flow.submit("dict", "o-1")
     await resolve(sandbox_url, result.dr_order_id or "", "fail_charge")
     [failed] = [event async for event in dr.events.iterate(type="order.charge.failed")]

@@ -202,7 +202,14 @@ def _set(payload: dict[str, Any], path: list[Any], value: Any) -> dict[str, Any]
 
 
 def test_statuses_without_a_word_are_noted(tmp_path: Path) -> None:
-    text = FLAT_SHOP.read_text().replace('returned = "RETURNED"\n', "").replace('disputed = "DISPUTED"\n', "")
+    text = (
+        FLAT_SHOP.read_text()
+        .replace('returned = "RETURNED"\n', "")
+        .replace('disputed = "DISPUTED"\n', "")
+    )
     mapping = tmp_path / "flat.toml"
     mapping.write_text(text)
-    assert check(mapping).splitlines()[1] == "note: statuses never written to the platform: returned, disputed"
+    assert (
+        check(mapping).splitlines()[1]
+        == "note: statuses never written to the platform: returned, disputed"
+    )

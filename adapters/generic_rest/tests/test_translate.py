@@ -305,8 +305,14 @@ def test_a_status_without_a_word_is_not_written() -> None:
     data = tomllib.loads(Path(config.pop("mapping")).read_text())
     del data["push"]["status"]["words"]["returned"]
     config["mapping_data"] = data
-    assert adapter.affluent_map_status(order=view(), status=OrderStatus.returned, config=config) is None
-    assert adapter.affluent_map_status(order=view(), status=OrderStatus.disputed, config=config) is not None
+    assert (
+        adapter.affluent_map_status(order=view(), status=OrderStatus.returned, config=config)
+        is None
+    )
+    assert (
+        adapter.affluent_map_status(order=view(), status=OrderStatus.disputed, config=config)
+        is not None
+    )
 
 
 def test_tax_writes_in_each_shape() -> None:
