@@ -99,11 +99,8 @@ async def affluent_orders(count: int) -> float:
             )
             await flow.hand_off_payment("mem", {"ref": ref, "source": str(source.id)})
             result = await flow.submit("mem", ref)
-            [accepted] = [
-                e
-                for e in emulator.events("order.accepted")
-                if e["data"]["object"]["id"] == result.dr_order_id
-            ]
+            [accepted] = (await dr.events.list(type="order.accepted", limit=1)).data  # newest
+            assert accepted.data.object["id"] == result.dr_order_id  # type: ignore[index]
             await flow.handle_dr_event(accepted)
             await flow.apply_line_changes(
                 "mem", {"ref": ref, "event": "s1", "lines": [{"id": "L1", "shipped": 1}]}
@@ -165,6 +162,7 @@ async def raw_orders(count: int) -> float:
         )
         await post(f"/checkouts/{checkout['id']}", {"sourceId": source["id"]})
         order = await post("/orders", {"checkoutId": checkout["id"]})
+        await http.get("/events", params={"type": "order.accepted", "limit": 1})  # the outcome
         items = [item["id"] for item in order["items"]]
         await post(
             "/fulfillments",

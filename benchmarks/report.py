@@ -62,7 +62,13 @@ def markdown(figures: list[Figure]) -> str:
 
 
 def save(figures: list[Figure], path: Path) -> None:
+    """Write the figures, keeping earlier ones of other names (``--only`` runs part)."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    names = {figure.name for figure in figures}
+    if path.exists():
+        earlier = json.loads(path.read_text())["figures"]
+        kept = [Figure(**{k: v for k, v in f.items() if k != "ratio"}) for f in earlier]
+        figures = [f for f in kept if f.name not in names] + figures
     document = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine(),

@@ -49,7 +49,7 @@ class Order(Base):
     dr_state: Mapped[str | None] = mapped_column(String(32))
     dispute_open: Mapped[bool] = mapped_column(default=False)
     dispute_changed_at: Mapped[str | None] = mapped_column(String(40))
-    dr_customer_id: Mapped[str | None] = mapped_column(String(100))
+    dr_customer_id: Mapped[str | None] = mapped_column(String(100), index=True)
     dr_checkout_id: Mapped[str | None] = mapped_column(String(100), index=True)
     dr_order_id: Mapped[str | None] = mapped_column(String(100), unique=True)
     cart_fingerprint: Mapped[str | None] = mapped_column(String(64))
