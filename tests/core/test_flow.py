@@ -11,7 +11,7 @@ from flow_support import DECLINED, cart, paid, pump, resolve, source
 from sqlalchemy import func, select
 
 from affluent.dr import AsyncDigitalRiver
-from affluent.dr.errors import NotFoundError
+from affluent.dr.errors import ConflictError, NotFoundError
 from affluent.errors import FlowStateError, InvalidInput, QuantityExceeded, UnknownOrder
 from affluent.flow import DECLINE_MESSAGE, Flow
 from affluent.hookspecs import hookimpl
@@ -485,3 +485,24 @@ async def test_charge_failed_alone_is_enough_for_payment_failed(
     [failed] = [event async for event in dr.events.iterate(type="order.charge.failed")]
     assert await flow.handle_dr_event(failed) == "applied"  # order.cancelled never arrives
     assert flow.order("dict", "o-1").status == OrderStatus.payment_failed
+
+
+async def test_a_definite_refusal_by_dr_gives_the_units_back(
+    flow: Flow, dr: AsyncDigitalRiver, sandbox_url: str
+) -> None:
+    await accepted(flow, dr)
+    async with httpx.AsyncClient(base_url=sandbox_url) as control:
+        rule = {
+            "method": "POST",
+            "path": "/fulfillments",
+            "kind": "status",
+            "status": 409,
+            "times": 1,
+        }
+        assert (await control.post("/_sandbox/faults", json=rule)).status_code == 201
+    payload = {"ref": "o-1", "event": "ship-1", "lines": [{"id": "L1", "shipped": 2}]}
+    with pytest.raises(ConflictError):
+        await flow.apply_line_changes("dict", payload)
+    assert flow.order("dict", "o-1").lines[0].fulfilled == 0
+    assert (await flow.apply_line_changes("dict", payload)).outcome == "sent"  # not a "duplicate"
+    assert flow.order("dict", "o-1").lines[0].fulfilled == 2

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from affluent.dr import AsyncDigitalRiver
@@ -608,17 +608,41 @@ class Flow:
             else:
                 request = json.loads(record.request)
                 resend = True
-        if resend:
-            existing = await self._find_fulfillment(str(dr_order_id), changes.change_ref)
-            if existing is not None:
-                return self._mark_sent(platform, changes, existing)
-        try:
-            fulfillment = await self.dr.fulfillments.create(request)
-        except DigitalRiverError as exc:
-            if not exc.ambiguous:  # DR surely did nothing: give the units back
-                self._release(platform, changes)
-            raise
-        return self._mark_sent(platform, changes, str(fulfillment.id))
+        fulfillment_id = await self._send_change(
+            record.id, str(dr_order_id), changes.change_ref, request, ask_first=resend
+        )
+        return ChangeResult("sent", fulfillment_id)
+
+    async def _send_change(
+        self,
+        record_id: int,
+        dr_order_id: str,
+        change_ref: str,
+        request: dict[str, Any],
+        *,
+        ask_first: bool,
+    ) -> str:
+        """Send one recorded line change to DR and record the fulfillment id.
+
+        With ``ask_first`` (an earlier send may have reached DR) DR is asked for a fulfillment
+        carrying the change's ref before anything is sent. A definite refusal gives the
+        reserved units back; an ambiguous failure leaves the change ``sending`` for later.
+        """
+        found = await self._find_fulfillment(dr_order_id, change_ref) if ask_first else None
+        if found is None:
+            try:
+                found = str((await self.dr.fulfillments.create(request)).id)
+            except DigitalRiverError as exc:
+                if not exc.ambiguous:  # DR surely did nothing: give the units back
+                    self._release_record(record_id)
+                raise
+        with self.store.session() as session:
+            session.execute(
+                update(LineChangeRecord)
+                .where(LineChangeRecord.id == record_id)
+                .values(state="sent", dr_fulfillment_id=found)
+            )
+        return found
 
     def _reserve(self, session: Session, order: Order, changes: LineItemChanges) -> dict[str, Any]:
         status = OrderStatus(order.status) if order.status else None
@@ -660,42 +684,11 @@ class Flow:
             request.update({k: v for k, v in tracking.items() if v is not None})
         return request
 
-    def _release(self, platform: str, changes: LineItemChanges) -> None:
-        """Undo a reservation after DR definitely refused the fulfillment."""
-        with self.store.session() as session:
-            order = self._get(session, platform, changes.order_ref)
-            lines = {line.line_ref: line for line in order.lines}
-            for change in changes.changes:
-                line = lines[change.line_ref]
-                line.fulfilled -= change.shipped
-                line.cancelled -= change.cancelled
-            session.execute(
-                delete(LineChangeRecord).where(
-                    LineChangeRecord.order_id == order.id,
-                    LineChangeRecord.change_ref == changes.change_ref,
-                )
-            )
-
     async def _find_fulfillment(self, dr_order_id: str, change_ref: str) -> str | None:
         for fulfillment in await self.dr.fulfillments.list_for_order(dr_order_id):
             if (fulfillment.metadata or {}).get(translate.CHANGE_REF_KEY) == change_ref:
                 return str(fulfillment.id)
         return None
-
-    def _mark_sent(
-        self, platform: str, changes: LineItemChanges, fulfillment_id: str
-    ) -> ChangeResult:
-        with self.store.session() as session:
-            order_id = self._order_id(session, platform, changes.order_ref)
-            session.execute(
-                update(LineChangeRecord)
-                .where(
-                    LineChangeRecord.order_id == order_id,
-                    LineChangeRecord.change_ref == changes.change_ref,
-                )
-                .values(state="sent", dr_fulfillment_id=fulfillment_id)
-            )
-        return ChangeResult("sent", fulfillment_id)
 
     # -- platform webhooks ----------------------------------------------------------------------
 
@@ -737,22 +730,11 @@ class Flow:
                         .order_by(LineChangeRecord.id)
                     )
                 ]
-            settled = 0
             for record_id, change_ref, request in pending:
-                found = await self._find_fulfillment(str(dr_order_id), change_ref)
-                if found is None:
-                    try:
-                        created = await self.dr.fulfillments.create(json.loads(request))
-                    except DigitalRiverError as exc:
-                        if not exc.ambiguous:
-                            self._release_record(record_id)
-                        raise
-                    found = str(created.id)
-                with self.store.session() as session:
-                    row = session.get_one(LineChangeRecord, record_id)
-                    row.state, row.dr_fulfillment_id = "sent", found
-                settled += 1
-            return settled
+                await self._send_change(
+                    record_id, str(dr_order_id), change_ref, json.loads(request), ask_first=True
+                )
+            return len(pending)
 
     def _release_record(self, record_id: int) -> None:
         """Undo the reservation of one ``sending`` line change DR definitely refused."""
