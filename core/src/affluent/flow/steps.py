@@ -18,11 +18,10 @@ import logging
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import Connection
 
 from affluent.dr import AsyncDigitalRiver
 from affluent.dr.errors import (
@@ -34,7 +33,8 @@ from affluent.dr.errors import (
 from affluent.dr.models import Checkout, Event
 from affluent.dr.models import Order as DROrder
 from affluent.errors import FlowStateError, InvalidInput, UnknownOrder
-from affluent.flow import translate
+from affluent.flow import records, translate
+from affluent.flow.records import PendingWrite, StoredLine, StoredOrder
 from affluent.lifecycle import SHIPPABLE, LineLedger, OrderStatus, advance, status_for_state
 from affluent.models import (
     CheckoutSummary,
@@ -47,15 +47,7 @@ from affluent.models import (
 )
 from affluent.platform import PlatformClient
 from affluent.plugins import AdapterHooks, Adapters
-from affluent.store import (
-    HandledEvent,
-    LineChangeRecord,
-    LineItem,
-    Order,
-    PlatformWrite,
-    Store,
-    Transition,
-)
+from affluent.store import Store
 from affluent.store.tables import utcnow
 
 log = logging.getLogger(__name__)
@@ -76,6 +68,21 @@ class SubmitResult:
     dr_order_id: str | None
     dr_state: str | None
     shopper_message: str | None = None
+
+
+@dataclass(frozen=True)
+class _Announcement:
+    """A committed status change, to announce to observers and the platform after commit."""
+
+    view: OrderView
+    old: str | None
+    new: OrderStatus
+    pending: list[PendingWrite]
+
+
+def aware(value: datetime) -> datetime:
+    """SQLite hands timestamps back without a zone; they are stored in UTC."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -135,60 +142,42 @@ class Flow:
             self._clients[platform] = client
         return client
 
-    @staticmethod
-    def _enqueue(session: Session, order: Order, update: PlatformUpdate | None) -> None:
-        """Store a platform write in the caller's transaction (the outbox)."""
-        if update is not None:
-            session.add(
-                PlatformWrite(
-                    order_id=order.id,
-                    platform=order.platform,
-                    kind=update.kind,
-                    body=json.dumps(update.body, default=str),
-                )
-            )
-
     async def deliver_writes(self, platform: str, order_ref: str) -> int:
         """Send the order's pending platform writes in order; return how many were sent.
 
         A failed write stays pending with its error and a later retry time, and the writes
         after it wait, so the platform never sees a newer status before an older one.
         """
+        with self.store.transaction() as conn:
+            order = records.get(conn, platform, order_ref, with_lines=False)
+            pending = records.pending_writes(conn, order.id)
+        return await self._push(platform, order_ref, pending)
+
+    async def _push(self, platform: str, order_ref: str, pending: list[PendingWrite]) -> int:
         now = utcnow()
-        with self.store.session() as session:
-            order_id = self._order_id(session, platform, order_ref)
-            pending = session.scalars(
-                select(PlatformWrite)
-                .where(PlatformWrite.order_id == order_id, PlatformWrite.state == "pending")
-                .order_by(PlatformWrite.id)
-            ).all()
         sent = 0
         for write in pending:
-            if write.next_attempt_at.replace(tzinfo=UTC) > now:
+            if aware(write.next_attempt_at) > now:
                 break
             change = PlatformUpdate(
-                order_ref=order_ref,
-                kind=write.kind,
-                body=json.loads(write.body),
+                order_ref=order_ref, kind=write.kind, body=json.loads(write.body)
             )
             try:
                 await self._client(platform).push(change)
             except Exception as exc:
                 self.hooks(platform).flow_error("platform_write", order_ref, exc)
-                with self.store.session() as session:
-                    row = session.get_one(PlatformWrite, write.id)
-                    row.attempts += 1
-                    row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-                    delay = min(self.write_retry_base * 2 ** (row.attempts - 1), 3600.0)
-                    row.next_attempt_at = utcnow() + timedelta(seconds=delay)
+                delay = min(self.write_retry_base * 2**write.attempts, 3600.0)
+                with self.store.transaction() as conn:
+                    records.write_failed(
+                        conn,
+                        write.id,
+                        f"{type(exc).__name__}: {exc}",
+                        utcnow() + timedelta(seconds=delay),
+                    )
                 log.warning("platform write %s for %s failed: %s", write.id, order_ref, exc)
                 break
-            with self.store.session() as session:
-                session.execute(
-                    update(PlatformWrite)
-                    .where(PlatformWrite.id == write.id)
-                    .values(state="sent", sent_at=utcnow(), attempts=PlatformWrite.attempts + 1)
-                )
+            with self.store.transaction() as conn:
+                records.write_sent(conn, write.id)
             sent += 1
         return sent
 
@@ -197,76 +186,68 @@ class Flow:
             await client.aclose()
         self._clients.clear()
 
-    @staticmethod
-    def _find(session: Session, platform: str, order_ref: str) -> Order | None:
-        query = (
-            select(Order)
-            .where(Order.platform == platform, Order.order_ref == order_ref)
-            .options(selectinload(Order.lines))
-        )
-        return session.scalars(query).one_or_none()
-
-    @staticmethod
-    def _order_id(session: Session, platform: str, order_ref: str) -> int:
-        """The order's primary key alone: cheaper than loading the order and its lines."""
-        order_id = session.scalar(
-            select(Order.id).where(Order.platform == platform, Order.order_ref == order_ref)
-        )
-        if order_id is None:
-            raise UnknownOrder(order_ref, platform=platform)
-        return order_id
-
-    def _get(self, session: Session, platform: str, order_ref: str) -> Order:
-        order = self._find(session, platform, order_ref)
-        if order is None:
-            raise UnknownOrder(order_ref, platform=platform)
-        return order
-
     def order(self, platform: str, order_ref: str) -> OrderView:
         """The stored view of one order."""
-        with self.store.session() as session:
-            return translate.view(self._get(session, platform, order_ref))
+        with self.store.transaction() as conn:
+            return translate.view(records.get(conn, platform, order_ref))
 
     def write_counts(self, platform: str, order_ref: str) -> dict[str, int]:
         """How many of the order's platform writes are ``sent`` and ``pending``."""
-        with self.store.session() as session:
-            order_id = self._order_id(session, platform, order_ref)
-            rows = session.execute(
-                select(PlatformWrite.state, func.count())
-                .where(PlatformWrite.order_id == order_id)
-                .group_by(PlatformWrite.state)
-            ).all()
-        return {"sent": 0, "pending": 0} | {state: count for state, count in rows}
+        with self.store.transaction() as conn:
+            order = records.get(conn, platform, order_ref, with_lines=False)
+            counts = records.write_counts(conn, order.id)
+        return {"sent": 0, "pending": 0} | counts
 
+    @staticmethod
     def _transition(
-        self, session: Session, order: Order, target: OrderStatus, dr_state: str | None, cause: str
+        conn: Connection,
+        order: StoredOrder,
+        target: OrderStatus,
+        dr_state: str | None,
+        cause: str,
+        **also: Any,
     ) -> OrderStatus | None:
-        """Record ``target`` if it is a step forward; return the old status's successor or None."""
+        """Record ``target`` if it is a step forward (with ``also``, other columns to set in the
+        same update); return the new status, or None when it is not a step forward."""
         current = OrderStatus(order.status) if order.status else None
         new = advance(current, target)
-        if new is None:
-            return None
-        session.add(
-            Transition(order_id=order.id, old=order.status, new=new, dr_state=dr_state, cause=cause)
-        )
-        order.status = new
-        if dr_state:
-            order.dr_state = dr_state
+        values = dict(also)
+        if new is not None:
+            records.add_transition(conn, order, order.status, new, dr_state, cause)
+            values["status"] = str(new)
+            if dr_state:
+                values["dr_state"] = dr_state
+        if values:
+            records.update_order(conn, order, **values)
         return new
 
-    def _queue_status(self, session: Session, order: Order, new: OrderStatus) -> OrderView:
+    def _settle(
+        self, conn: Connection, order: StoredOrder, old: str | None, new: OrderStatus | None
+    ) -> _Announcement | None:
         """In the transition's transaction: queue the platform's status write."""
+        if new is None:
+            return None
+        if not order.lines:
+            order.lines = records.load_lines(conn, order.id)
         view = translate.view(order)
-        self._enqueue(session, order, self.hooks(order.platform).map_status(view, new))
-        return view
+        records.enqueue_write(conn, order, self.hooks(order.platform).map_status(view, new))
+        return _Announcement(view, old, new, records.pending_writes(conn, order.id))
 
-    async def _announce(
-        self, view: OrderView, old: str | None, new: OrderStatus, cause: str
-    ) -> None:
+    async def _announce(self, note: _Announcement | None, cause: str) -> None:
         """After commit: tell observers, then send the queued platform writes."""
+        if note is None:
+            return
+        view = note.view
         hooks = self.hooks(view.platform)
-        hooks.order_transitioned(view, OrderStatus(old) if old else None, new, cause)
-        await self.deliver_writes(view.platform, view.order_ref)
+        hooks.order_transitioned(view, OrderStatus(note.old) if note.old else None, note.new, cause)
+        await self._push(view.platform, view.order_ref, note.pending)
+
+    @staticmethod
+    def _entity(source: Checkout | DROrder) -> dict[str, Any]:
+        entity = source.selling_entity
+        if entity is None or not entity.id:
+            return {}
+        return {"selling_entity_id": entity.id, "selling_entity_name": entity.name}
 
     # -- step 10: begin checkout ---------------------------------------------------------------
 
@@ -286,8 +267,9 @@ class Flow:
         self, platform: str, hooks: AdapterHooks, shopper: Any, cart: Any
     ) -> CheckoutSummary:
         digest = translate.fingerprint(cart, shopper)
-        with self.store.session() as session:
-            existing = self._find(session, platform, cart.order_ref)
+        registered = shopper.kind is ShopperKind.registered
+        with self.store.transaction() as conn:
+            existing = records.find(conn, platform, cart.order_ref, with_lines=False)
             old_checkout = existing.dr_checkout_id if existing else None
             reuse = existing is not None and existing.cart_fingerprint == digest and old_checkout
             if (
@@ -298,33 +280,23 @@ class Flow:
                 raise FlowStateError(
                     f"order {cart.order_ref!r} was already submitted; its cart cannot change"
                 )
+            known = registered and records.customer_known(conn, str(shopper.customer_id))
         if reuse and old_checkout:
             checkout = await self.dr.checkouts.get(old_checkout)
-        else:
-            customer_id = None
-            if shopper.kind is ShopperKind.registered:
-                customer_id = await self._ensure_customer(shopper, cart)
-            request = translate.checkout_request(cart, shopper, customer_id)
-            checkout = await self.dr.checkouts.create(request)
-            if old_checkout:
-                await self._discard_checkout(old_checkout)
-            summary = translate.summarize(cart.order_ref, checkout, final=False)
-            self._save_checkout(platform, cart, digest, customer_id, checkout, summary)
-            await self.deliver_writes(platform, cart.order_ref)
-            return summary
-        return translate.summarize(cart.order_ref, checkout, final=False)
-
-    async def _ensure_customer(self, shopper: Any, cart: Any) -> str:
-        """Create the DR customer unless one of our orders already uses it; 409 means reuse."""
-        customer_id = str(shopper.customer_id)
-        with self.store.session() as session:
-            known = session.scalar(
-                select(Order.id).where(Order.dr_customer_id == customer_id).limit(1)
-            )
-        if known is None:
+            return translate.summarize(cart.order_ref, checkout, final=False)
+        customer_id = str(shopper.customer_id) if registered else None
+        if registered and not known:  # a customer one of our orders uses exists at DR already
             with contextlib.suppress(ConflictError):  # it exists at DR already: reuse it
                 await self.dr.customers.create(translate.customer_request(shopper, cart))
-        return customer_id
+        checkout = await self.dr.checkouts.create(
+            translate.checkout_request(cart, shopper, customer_id)
+        )
+        if old_checkout:
+            await self._discard_checkout(old_checkout)
+        summary = translate.summarize(cart.order_ref, checkout, final=False)
+        pending = self._save_checkout(platform, cart, digest, customer_id, checkout, summary)
+        await self._push(platform, cart.order_ref, pending)
+        return summary
 
     async def _discard_checkout(self, checkout_id: str) -> None:
         try:
@@ -340,42 +312,40 @@ class Flow:
         customer_id: str | None,
         checkout: Checkout,
         summary: CheckoutSummary,
-    ) -> None:
+    ) -> list[PendingWrite]:
         item_ids = {
             translate.line_ref_of(item.metadata): str(item.id) for item in checkout.items or []
         }
-        with self.store.session() as session:
-            order = self._find(session, platform, cart.order_ref)
-            if order is None:
-                order = Order(platform=platform, order_ref=cart.order_ref, currency=cart.currency)
-                session.add(order)
-            order.currency = cart.currency
-            order.email = checkout.email or cart.email
-            order.dr_customer_id = customer_id
-            order.dr_checkout_id = str(checkout.id)
-            order.cart_fingerprint = digest
-            order.total_amount = checkout.total_amount
-            self._set_entity(order, checkout)
-            order.lines.clear()
-            session.flush()  # old lines go before new ones take their (order, line_ref) keys
-            order.lines = [
-                LineItem(
-                    line_ref=line.line_ref,
-                    sku_id=line.sku_id or (line.product.id if line.product else None),
-                    dr_checkout_item_id=item_ids.get(line.line_ref),
-                    ordered=line.quantity,
-                )
-                for line in cart.lines
-            ]
-            session.flush()
-            self._enqueue(session, order, self.hooks(platform).map_checkout(summary))
-
-    @staticmethod
-    def _set_entity(order: Order, source: Checkout | DROrder) -> None:
-        entity = source.selling_entity
-        if entity is not None and entity.id:
-            order.selling_entity_id = entity.id
-            order.selling_entity_name = entity.name
+        with self.store.transaction() as conn:
+            order = records.find(
+                conn, platform, cart.order_ref, with_lines=False
+            ) or records.insert_order(conn, platform, cart.order_ref, cart.currency)
+            records.update_order(
+                conn,
+                order,
+                currency=cart.currency,
+                email=checkout.email or cart.email,
+                dr_customer_id=customer_id,
+                dr_checkout_id=str(checkout.id),
+                cart_fingerprint=digest,
+                total_amount=checkout.total_amount,
+                **self._entity(checkout),
+            )
+            records.replace_lines(
+                conn,
+                order,
+                [
+                    {
+                        "line_ref": line.line_ref,
+                        "sku_id": line.sku_id or (line.product.id if line.product else None),
+                        "dr_checkout_item_id": item_ids.get(line.line_ref),
+                        "ordered": line.quantity,
+                    }
+                    for line in cart.lines
+                ],
+            )
+            records.enqueue_write(conn, order, self.hooks(platform).map_checkout(summary))
+            return records.pending_writes(conn, order.id)
 
     # -- step 22: payment hand-off -------------------------------------------------------------
 
@@ -384,25 +354,27 @@ class Flow:
         hooks = self.hooks(platform)
         handoff = hooks.map_payment(payload)
         async with self._lock(platform, handoff.order_ref):
-            with self.store.session() as session:
-                order = self._get(session, platform, handoff.order_ref)
+            with self.store.transaction() as conn:
+                order = records.get(conn, platform, handoff.order_ref, with_lines=False)
                 if order.status or order.submit_attempted:
                     raise FlowStateError(f"order {handoff.order_ref!r} was already submitted")
-                checkout_id, customer_id = order.dr_checkout_id, order.dr_customer_id
-            if checkout_id is None:
+            if order.dr_checkout_id is None:
                 raise FlowStateError(f"order {handoff.order_ref!r} has no checkout yet")
             if handoff.save:
-                if customer_id is None:
+                if order.dr_customer_id is None:
                     raise InvalidInput("save", "a guest shopper cannot save a payment source")
-                await self.dr.customers.attach_source(customer_id, handoff.source_id)
-            checkout = await self.dr.checkouts.update(checkout_id, {"sourceId": handoff.source_id})
+                await self.dr.customers.attach_source(order.dr_customer_id, handoff.source_id)
+            checkout = await self.dr.checkouts.update(
+                order.dr_checkout_id, {"sourceId": handoff.source_id}
+            )
             summary = translate.summarize(handoff.order_ref, checkout, final=True)
-            with self.store.session() as session:
-                order = self._get(session, platform, handoff.order_ref)
-                order.total_amount = checkout.total_amount
-                self._set_entity(order, checkout)
-                self._enqueue(session, order, hooks.map_checkout(summary))
-            await self.deliver_writes(platform, handoff.order_ref)
+            with self.store.transaction() as conn:
+                records.update_order(
+                    conn, order, total_amount=checkout.total_amount, **self._entity(checkout)
+                )
+                records.enqueue_write(conn, order, hooks.map_checkout(summary))
+                pending = records.pending_writes(conn, order.id)
+            await self._push(platform, handoff.order_ref, pending)
         return summary
 
     # -- step 32: submit -----------------------------------------------------------------------
@@ -417,8 +389,8 @@ class Flow:
                 raise
 
     async def _submit(self, platform: str, order_ref: str) -> SubmitResult:
-        with self.store.session() as session:
-            order = self._get(session, platform, order_ref)
+        with self.store.transaction() as conn:
+            order = records.get(conn, platform, order_ref, with_lines=False)
             if order.status is not None:
                 return SubmitResult(
                     OrderStatus(order.status),
@@ -432,7 +404,8 @@ class Flow:
                 raise InvalidInput("email", f"order {order_ref!r} needs an email before submit")
             checkout_id = order.dr_checkout_id
             attempted = order.submit_attempted
-            order.submit_attempted = True
+            if not attempted:
+                records.update_order(conn, order, submit_attempted=True)
         dr_order = await self._find_dr_order(checkout_id) if attempted else None
         if dr_order is None:
             try:
@@ -466,14 +439,19 @@ class Flow:
         return None
 
     async def _declined(self, platform: str, order_ref: str) -> SubmitResult:
-        with self.store.session() as session:
-            order = self._get(session, platform, order_ref)
+        with self.store.transaction() as conn:
+            order = records.get(conn, platform, order_ref)
             old = order.status
-            order.shopper_message = DECLINE_MESSAGE
-            new = self._transition(session, order, OrderStatus.payment_failed, None, "submit")
-            view = self._queue_status(session, order, new) if new else translate.view(order)
-        if new is not None:
-            await self._announce(view, old, new, "submit")
+            new = self._transition(
+                conn,
+                order,
+                OrderStatus.payment_failed,
+                None,
+                "submit",
+                shopper_message=DECLINE_MESSAGE,
+            )
+            note = self._settle(conn, order, old, new)
+        await self._announce(note, "submit")
         return SubmitResult(OrderStatus.payment_failed, None, None, DECLINE_MESSAGE)
 
     async def _record_order(
@@ -482,21 +460,29 @@ class Flow:
         state = str(dr_order.state)
         target = status_for_state(state, was_accepted=False)
         items = {translate.line_ref_of(item.metadata): item for item in dr_order.items or []}
-        with self.store.session() as session:
-            order = self._get(session, platform, order_ref)
-            order.dr_order_id = str(dr_order.id)
-            order.total_amount = dr_order.total_amount
-            self._set_entity(order, dr_order)
+        with self.store.transaction() as conn:
+            order = records.get(conn, platform, order_ref)
+            linked = []
             for line in order.lines:
                 item = items.get(line.line_ref)
                 if item is not None:
                     line.dr_order_item_id = str(item.id)
+                    linked.append(line)
+            records.update_lines(conn, linked, "dr_order_item_id")
             old = order.status
-            new = self._transition(session, order, target, state, cause)
-            view = self._queue_status(session, order, new) if new else translate.view(order)
+            new = self._transition(
+                conn,
+                order,
+                target,
+                state,
+                cause,
+                dr_order_id=str(dr_order.id),
+                total_amount=dr_order.total_amount,
+                **self._entity(dr_order),
+            )
+            note = self._settle(conn, order, old, new)
             result = SubmitResult(OrderStatus(order.status or target), order.dr_order_id, state)
-        if new is not None:
-            await self._announce(view, old, new, cause)
+        await self._announce(note, cause)
         return result
 
     # -- steps 40-47 and later: Digital River events --------------------------------------------
@@ -515,25 +501,21 @@ class Flow:
         dr_order_id = translate.event_order_id(event_type, obj)
         if dr_order_id is None:
             return self._note_event(key, event, None, "ignored")
-        with self.store.session() as session:
-            if session.get(HandledEvent, key) is not None:
+        with self.store.transaction() as conn:
+            if records.is_handled(conn, key):
                 return "duplicate"
-            order = session.scalars(
-                select(Order).where(Order.dr_order_id == dr_order_id)
-            ).one_or_none()
-            if order is None:
-                raise UnknownOrder(dr_order_id)
-            platform, order_ref = order.platform, order.order_ref
+            target = records.locate(conn, dr_order_id)
+        if target is None:
+            raise UnknownOrder(dr_order_id)
+        platform, order_ref = target
         async with self._lock(platform, order_ref):
             return await self._apply_event(key, event, event_type, obj, platform, order_ref)
 
     def _note_event(self, key: str, event: Event, order_id: int | None, outcome: str) -> str:
-        with self.store.session() as session:
-            if session.get(HandledEvent, key) is not None:
+        with self.store.transaction() as conn:
+            if records.is_handled(conn, key):
                 return "duplicate"
-            session.add(
-                HandledEvent(key=key, order_id=order_id, type=str(event.type), outcome=outcome)
-            )
+            records.mark_handled(conn, key, order_id, str(event.type), outcome)
         return outcome
 
     async def _apply_event(
@@ -553,19 +535,17 @@ class Flow:
                 return self._note_event(key, event, None, "ignored")
             transitions = obj.get("stateTransitions") or {}
             target = status_for_state(state, was_accepted="accepted" in transitions)
-        with self.store.session() as session:
-            if session.get(HandledEvent, key) is not None:
+        with self.store.transaction() as conn:
+            if records.is_handled(conn, key):
                 return "duplicate"
-            order = self._get(session, platform, order_ref)
+            order = records.get(conn, platform, order_ref, with_lines=False)
             old = order.status
-            new = self._transition(session, order, target, state, f"event:{event.id}")
+            new = self._transition(conn, order, target, state, f"event:{event.id}")
             outcome = "applied" if new is not None else "stale"
-            session.add(HandledEvent(key=key, order_id=order.id, type=event_type, outcome=outcome))
-            view = self._queue_status(session, order, new) if new else translate.view(order)
-        hooks = self.hooks(platform)
-        hooks.dr_event_handled(str(event.id), event_type, outcome)
-        if new is not None:
-            await self._announce(view, old, new, f"event:{event.id}")
+            records.mark_handled(conn, key, order.id, event_type, outcome)
+            note = self._settle(conn, order, old, new)
+        self.hooks(platform).dr_event_handled(str(event.id), event_type, outcome)
+        await self._announce(note, f"event:{event.id}")
         return outcome
 
     # -- steps 49-56: line-item changes -> fulfillments -----------------------------------------
@@ -584,32 +564,22 @@ class Flow:
                 raise
 
     async def _apply_line_changes(self, platform: str, changes: LineItemChanges) -> ChangeResult:
-        with self.store.session() as session:
-            order = self._get(session, platform, changes.order_ref)
-            record = session.scalars(
-                select(LineChangeRecord).where(
-                    LineChangeRecord.order_id == order.id,
-                    LineChangeRecord.change_ref == changes.change_ref,
-                )
-            ).one_or_none()
+        with self.store.transaction() as conn:
+            order = records.get(conn, platform, changes.order_ref)
+            record = records.find_change(conn, order.id, changes.change_ref)
             if record is not None and record.state == "sent":
                 return ChangeResult("duplicate", record.dr_fulfillment_id)
-            dr_order_id = order.dr_order_id
             if record is None:
-                request = self._reserve(session, order, changes)
-                record = LineChangeRecord(
-                    order_id=order.id,
-                    change_ref=changes.change_ref,
-                    state="sending",
-                    request=json.dumps(request, default=str),
-                )
-                session.add(record)
-                resend = False
+                request = self._reserve(conn, order, changes)
+                record_id = records.add_change(conn, order.id, changes.change_ref, request)
             else:
-                request = json.loads(record.request)
-                resend = True
+                request, record_id = json.loads(record.request), record.id
         fulfillment_id = await self._send_change(
-            record.id, str(dr_order_id), changes.change_ref, request, ask_first=resend
+            record_id,
+            str(order.dr_order_id),
+            changes.change_ref,
+            request,
+            ask_first=record is not None,
         )
         return ChangeResult("sent", fulfillment_id)
 
@@ -634,17 +604,17 @@ class Flow:
                 found = str((await self.dr.fulfillments.create(request)).id)
             except DigitalRiverError as exc:
                 if not exc.ambiguous:  # DR surely did nothing: give the units back
-                    self._release_record(record_id)
+                    with self.store.transaction() as conn:
+                        records.release_change(conn, record_id)
                 raise
-        with self.store.session() as session:
-            session.execute(
-                update(LineChangeRecord)
-                .where(LineChangeRecord.id == record_id)
-                .values(state="sent", dr_fulfillment_id=found)
-            )
+        with self.store.transaction() as conn:
+            records.change_sent(conn, record_id, found)
         return found
 
-    def _reserve(self, session: Session, order: Order, changes: LineItemChanges) -> dict[str, Any]:
+    @staticmethod
+    def _reserve(conn: Connection, order: StoredOrder, changes: LineItemChanges) -> dict[str, Any]:
+        """Take the changed units from the lines' ledgers (in the caller's transaction); return
+        the ``POST /fulfillments`` body."""
         status = OrderStatus(order.status) if order.status else None
         if status not in SHIPPABLE:
             raise FlowStateError(
@@ -652,6 +622,7 @@ class Flow:
                 "or cancelled only once the order is accepted (ready_to_fulfill)"
             )
         lines = {line.line_ref: line for line in order.lines}
+        touched: dict[int, StoredLine] = {}
         items = []
         for index, change in enumerate(changes.changes):
             field = f"changes[{index}]"
@@ -670,6 +641,8 @@ class Flow:
             if change.cancelled:
                 item["cancelQuantity"] = change.cancelled
             items.append(item)
+            touched[line.id] = line
+        records.update_lines(conn, list(touched.values()), "fulfilled", "cancelled")
         request: dict[str, Any] = {
             "orderId": order.dr_order_id,
             "items": items,
@@ -716,40 +689,12 @@ class Flow:
         DR gives the reserved quantities back. Returns how many changes were settled.
         """
         async with self._lock(platform, order_ref):
-            with self.store.session() as session:
-                order = self._get(session, platform, order_ref)
+            with self.store.transaction() as conn:
+                order = records.get(conn, platform, order_ref, with_lines=False)
                 dr_order_id = order.dr_order_id
-                pending = [
-                    (record.id, record.change_ref, record.request)
-                    for record in session.scalars(
-                        select(LineChangeRecord)
-                        .where(
-                            LineChangeRecord.order_id == order.id,
-                            LineChangeRecord.state == "sending",
-                        )
-                        .order_by(LineChangeRecord.id)
-                    )
-                ]
+                pending = records.sending_changes(conn, order.id)
             for record_id, change_ref, request in pending:
                 await self._send_change(
                     record_id, str(dr_order_id), change_ref, json.loads(request), ask_first=True
                 )
             return len(pending)
-
-    def _release_record(self, record_id: int) -> None:
-        """Undo the reservation of one ``sending`` line change DR definitely refused."""
-        with self.store.session() as session:
-            record = session.get_one(LineChangeRecord, record_id)
-            request = json.loads(record.request)
-            lines = {
-                line.dr_order_item_id: line
-                for line in session.scalars(
-                    select(LineItem).where(LineItem.order_id == record.order_id)
-                )
-            }
-            for item in request.get("items", []):
-                line = lines.get(item.get("itemId"))
-                if line is not None:
-                    line.fulfilled -= int(item.get("quantity") or 0)
-                    line.cancelled -= int(item.get("cancelQuantity") or 0)
-            session.delete(record)

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from affluent.dr.models import Checkout
+from affluent.flow.records import StoredOrder
 from affluent.models import (
     Address,
     Cart,
@@ -22,7 +23,6 @@ from affluent.models import (
     Shopper,
     ShopperKind,
 )
-from affluent.store import Order
 
 LINE_REF_KEY = "affluentLineRef"
 """Metadata key carrying the platform line id on each DR checkout item (DR copies it to orders)."""
@@ -186,7 +186,7 @@ def summarize(order_ref: str, checkout: Checkout, *, final: bool) -> CheckoutSum
     )
 
 
-def view(order: Order) -> OrderView:
+def view(order: StoredOrder) -> OrderView:
     """The read-only view of a stored order handed to hooks."""
     return OrderView(
         platform=order.platform,
