@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from benchmarks import demo_volume, flow_overhead, ingest, processing, sandbox_loop
+from benchmarks import demo_volume, flow_overhead, ingest, memory, processing, sandbox_loop
 from benchmarks.report import Figure, markdown, save
 
 RESULTS = Path(__file__).parent / "results" / "latest.json"
@@ -18,7 +18,7 @@ def main() -> None:
         "--only", nargs="*", default=None, help="flow, sandbox, demo, ingest, processing, memory"
     )
     args = parser.parse_args()
-    wanted = set(args.only or ["flow", "sandbox", "ingest", "processing", "demo"])
+    wanted = set(args.only or ["flow", "sandbox", "ingest", "processing", "memory", "demo"])
     figures: list[Figure] = []
     if "flow" in wanted:
         figures += flow_overhead.run(20 if args.quick else 200)
@@ -26,6 +26,8 @@ def main() -> None:
         figures += ingest.run(400 if args.quick else 5000)
     if "processing" in wanted:
         figures += processing.run(40 if args.quick else 500)
+    if "memory" in wanted:
+        figures += memory.run(4_000 if args.quick else 100_000)
     if "demo" in wanted:
         figures += demo_volume.run(60 if args.quick else 1000)
     if "sandbox" in wanted:

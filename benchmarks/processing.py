@@ -1,11 +1,11 @@
-"""Figures 3 and 4: events processed end to end by ``affluent worker`` processes on PostgreSQL.
+"""Figure 3: events processed end to end by ``affluent worker`` processes on PostgreSQL.
 
 Per batch: N orders are taken to ``in_review`` through the flow against the sandbox (loopback),
 the sandbox accepts them, and their ``order.accepted`` events are put in the inbox. Then K
 worker processes (1, 2, 4) start together and the clock runs until the inbox is empty: each
 event is claimed, applied through the flow (a transition and a platform write, here to the
 in-memory platform), and finished. The scaling factor is the rate with K workers over the rate
-with one. Memory: the RSS of one worker after working off the batches.
+with one. (Figure 4, memory, is :mod:`benchmarks.memory`.)
 """
 
 from __future__ import annotations
@@ -114,13 +114,6 @@ def _workers(count: int, env: dict[str, str]) -> Iterator[list[subprocess.Popen[
             process.wait(timeout=20)
 
 
-def _rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
 def _pending(store: Store) -> int:
     counts = Inbox(store).counts()
     return counts.get("pending", 0) + counts.get("running", 0)
@@ -172,11 +165,6 @@ def run(per_batch: int) -> list[Figure]:
                 _enqueue(store, events)
                 drain(processes)
                 rates[workers] = per_batch / (time.perf_counter() - started)
-                if workers == 1:
-                    rss_first = _rss_mb(processes[0].pid)
-                    _enqueue(store, asyncio.run(prepare("mem")))
-                    drain(processes)
-                    rss_after = _rss_mb(processes[0].pid)
         store.dispose()
     base = rates[1]
     for workers, rate in rates.items():
@@ -189,13 +177,4 @@ def run(per_batch: int) -> list[Figure]:
                 "ratio = scaling factor over 1 worker" if workers > 1 else "",
             )
         )
-    figures.append(
-        Figure(
-            f"worker RSS after {per_batch} then {2 * per_batch} events",
-            "MB",
-            rss_after,
-            rss_first,
-            "target drift < 50 MB",
-        )
-    )
     return figures

@@ -8,8 +8,8 @@ Life of a row (``inbox_events``)::
        +----retry/release-+                          (``next_attempt_at`` in the future)
 
 Claiming is ``SELECT … FOR UPDATE SKIP LOCKED`` (PostgreSQL; SQLite ignores the clause) followed
-by a conditional ``UPDATE`` checked by its row count, so two workers never both win a row on
-either database. A claim is a lease (``locked_by``, ``locked_until``): a worker renews it while it
+by one conditional ``UPDATE … RETURNING`` that takes only the rows still claimable, so two
+workers never both win a row on either database. A claim is a lease (``locked_by``, ``locked_until``): a worker renews it while it
 works, and a ``running`` row whose lease ran out (its worker died) is claimed again.
 """
 
@@ -47,17 +47,16 @@ class Job:
     trace_context: str | None
 
 
-def _job(row: InboxEvent) -> Job:
-    return Job(
-        row.id,
-        row.source,
-        row.event_key,
-        row.type,
-        row.origin,
-        row.payload,
-        row.attempts,
-        row.trace_context,
-    )
+_JOB_COLUMNS = (
+    InboxEvent.id,
+    InboxEvent.source,
+    InboxEvent.event_key,
+    InboxEvent.type,
+    InboxEvent.origin,
+    InboxEvent.payload,
+    InboxEvent.attempts,
+    InboxEvent.trace_context,
+)
 
 
 class Inbox:
@@ -119,38 +118,32 @@ class Inbox:
             InboxEvent.next_attempt_at <= current,
             or_(InboxEvent.locked_until.is_(None), InboxEvent.locked_until < current),
         )
-        with self.store.session() as session:
-            candidates = session.scalars(
+        with self.store.transaction() as conn:
+            candidates = conn.scalars(
                 select(InboxEvent.id)
                 .where(*claimable)
                 .order_by(InboxEvent.next_attempt_at, InboxEvent.id)
                 .limit(limit)
                 .with_for_update(skip_locked=True)
             ).all()
-            won: list[int] = []
-            for row_id in candidates:
-                result = session.execute(
-                    update(InboxEvent)
-                    .where(InboxEvent.id == row_id, *claimable)
-                    .values(
-                        state="running",
-                        locked_by=worker,
-                        locked_until=current + timedelta(seconds=lease),
-                        attempts=InboxEvent.attempts + 1,
-                    )
-                )
-                if affected(result) == 1:
-                    won.append(row_id)
-            if not won:
+            if not candidates:
                 return []
-            rows = session.scalars(
-                select(InboxEvent).where(InboxEvent.id.in_(won)).order_by(InboxEvent.id)
+            rows = conn.execute(
+                update(InboxEvent)
+                .where(InboxEvent.id.in_(candidates), *claimable)
+                .values(
+                    state="running",
+                    locked_by=worker,
+                    locked_until=current + timedelta(seconds=lease),
+                    attempts=InboxEvent.attempts + 1,
+                )
+                .returning(*_JOB_COLUMNS)
             ).all()
-            return [_job(row) for row in rows]
+        return sorted((Job(**row._mapping) for row in rows), key=lambda job: job.id)
 
     def _settle(self, job_id: int, worker: str, **values: object) -> bool:
-        with self.store.session() as session:
-            result = session.execute(
+        with self.store.transaction() as conn:
+            result = conn.execute(
                 update(InboxEvent)
                 .where(
                     InboxEvent.id == job_id,
@@ -165,8 +158,8 @@ class Inbox:
         """Renew this worker's claims; return how many it still holds."""
         if not job_ids:
             return 0
-        with self.store.session() as session:
-            result = session.execute(
+        with self.store.transaction() as conn:
+            result = conn.execute(
                 update(InboxEvent)
                 .where(
                     InboxEvent.id.in_(list(job_ids)),
@@ -234,8 +227,8 @@ class Inbox:
 
     def next_due(self) -> datetime | None:
         """When the earliest pending row becomes due (``None`` when none is pending)."""
-        with self.store.session() as session:
-            return session.scalar(
+        with self.store.transaction() as conn:
+            return conn.scalar(
                 select(func.min(InboxEvent.next_attempt_at)).where(InboxEvent.state.in_(_CLAIMABLE))
             )
 
@@ -243,8 +236,8 @@ class Inbox:
 
     def counts(self) -> dict[str, int]:
         """Rows per state."""
-        with self.store.session() as session:
-            rows = session.execute(
+        with self.store.transaction() as conn:
+            rows = conn.execute(
                 select(InboxEvent.state, func.count()).group_by(InboxEvent.state)
             ).all()
         found = {state: 0 for state in STATES}
@@ -279,8 +272,8 @@ class Inbox:
         if not job_ids:
             return 0
         current = now()
-        with self.store.session() as session:
-            result = session.execute(
+        with self.store.transaction() as conn:
+            result = conn.execute(
                 update(InboxEvent)
                 .where(
                     InboxEvent.id.in_(list(job_ids)),
@@ -309,8 +302,8 @@ class Inbox:
         and processed again (the flow still recognises it as a duplicate).
         """
         cutoff = now() - timedelta(seconds=older_than)
-        with self.store.session() as session:
-            result = session.execute(
+        with self.store.transaction() as conn:
+            result = conn.execute(
                 delete(InboxEvent).where(
                     InboxEvent.state == "done", InboxEvent.finished_at < cutoff
                 )
@@ -318,9 +311,9 @@ class Inbox:
             return affected(result)
 
     def parked_ids(self) -> list[int]:
-        with self.store.session() as session:
+        with self.store.transaction() as conn:
             return list(
-                session.scalars(
+                conn.scalars(
                     select(InboxEvent.id)
                     .where(InboxEvent.state == "parked")
                     .order_by(InboxEvent.id)

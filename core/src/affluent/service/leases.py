@@ -15,7 +15,7 @@ import logging
 import random
 from collections.abc import AsyncIterator, Sequence
 
-from sqlalchemy import delete, or_, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from affluent.service._db import affected, insert_ignoring, later, now, off_loop
@@ -49,20 +49,19 @@ class Leases:
     def acquire(self, key: str, holder: str, ttl: float) -> bool:
         """Take ``key`` for ``ttl`` seconds unless someone else holds an unexpired lease."""
         expires = later(ttl)
-        with self.store.session() as session:
-            try:
-                inserted = session.execute(
+        try:
+            with self.store.transaction() as conn:
+                inserted = conn.execute(
                     insert_ignoring(self.store, Lease, ["key"]).values(
                         key=key, holder=holder, expires_at=expires
                     )
                 )
-            except IntegrityError:  # dialects without ON CONFLICT: the row exists
-                session.rollback()
-            else:
                 if affected(inserted) == 1:
                     return True
-        with self.store.session() as session:
-            taken = session.execute(
+        except IntegrityError:  # dialects without ON CONFLICT: the row exists
+            pass
+        with self.store.transaction() as conn:
+            taken = conn.execute(
                 update(Lease)
                 .where(Lease.key == key, or_(Lease.expires_at < now(), Lease.holder == holder))
                 .values(holder=holder, expires_at=expires)
@@ -72,9 +71,9 @@ class Leases:
     def renew(self, keys: Sequence[tuple[str, str]], ttl: float) -> int:
         """Extend each ``(key, holder)`` still held; return how many were."""
         expires, renewed = later(ttl), 0
-        with self.store.session() as session:
+        with self.store.transaction() as conn:
             for key, holder in keys:
-                result = session.execute(
+                result = conn.execute(
                     update(Lease)
                     .where(Lease.key == key, Lease.holder == holder)
                     .values(expires_at=expires)
@@ -84,18 +83,20 @@ class Leases:
 
     def release(self, key: str, holder: str) -> None:
         """Give ``key`` back (a no-op if it was taken over meanwhile)."""
-        with self.store.session() as session:
-            session.execute(delete(Lease).where(Lease.key == key, Lease.holder == holder))
+        with self.store.transaction() as conn:
+            conn.execute(delete(Lease).where(Lease.key == key, Lease.holder == holder))
 
     def holder(self, key: str) -> str | None:
         """Who holds ``key`` now (``None`` when free or expired)."""
-        with self.store.session() as session:
-            lease = session.get(Lease, key)
-            if lease is None:
-                return None
-            expires = lease.expires_at
-            expires = expires if expires.tzinfo else expires.replace(tzinfo=now().tzinfo)
-            return lease.holder if expires >= now() else None
+        with self.store.transaction() as conn:
+            row = conn.execute(
+                select(Lease.holder, Lease.expires_at).where(Lease.key == key)
+            ).first()
+        if row is None:
+            return None
+        holder, expires = row
+        expires = expires if expires.tzinfo else expires.replace(tzinfo=now().tzinfo)
+        return str(holder) if expires >= now() else None
 
     @contextlib.asynccontextmanager
     async def hold(

@@ -28,6 +28,7 @@ import random
 import socket
 import time
 import uuid
+import weakref
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -136,6 +137,9 @@ class Worker:
         self.leases = Leases(store)
         self.stats = WorkerStats()
         self._running: dict[int, asyncio.Task[None]] = {}
+        self._order_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
         self._side: set[asyncio.Task[Any]] = set()
         self._wake = asyncio.Event()
         self._last_sweep = 0.0
@@ -318,22 +322,26 @@ class Worker:
     ) -> object:
         key = order_key(platform, order_ref)
         holder = f"{self.id}/job-{job.id}"
+        local = self._order_locks.get(key)
+        if local is None:
+            local = self._order_locks[key] = asyncio.Lock()
         with logs.bind(order=f"{platform}:{order_ref}"):
-            try:
-                async with self.leases.hold(key, holder, self.options.lease_seconds):
-                    return await step()
-            except LeaseBusy:
-                await off_loop(self.inbox.release, job.id, self.id, self._busy_delay())
-                self.stats.deferred += 1
-                raise _Settled from None
+            async with local:  # this worker's jobs on one order queue here, not at the database
+                try:
+                    async with self.leases.hold(key, holder, self.options.lease_seconds):
+                        return await step()
+                except LeaseBusy:
+                    await off_loop(self.inbox.release, job.id, self.id, self._busy_delay())
+                    self.stats.deferred += 1
+                    raise _Settled from None
 
     def _busy_delay(self) -> float:
         return self.options.busy_delay * (1 + random.random())
 
     def _next_due(self) -> datetime | None:
         """When the next inbox row or platform write falls due (``None``: nothing waits)."""
-        with self.store.session() as session:
-            write = session.scalar(
+        with self.store.transaction() as conn:
+            write = conn.scalar(
                 select(func.min(PlatformWrite.next_attempt_at)).where(
                     PlatformWrite.state == "pending"
                 )
@@ -344,8 +352,8 @@ class Worker:
         return min(times, default=None)
 
     def _order_of(self, dr_order_id: str) -> tuple[str, str] | None:
-        with self.store.session() as session:
-            row = session.execute(
+        with self.store.transaction() as conn:
+            row = conn.execute(
                 select(Order.platform, Order.order_ref).where(Order.dr_order_id == dr_order_id)
             ).one_or_none()
         return (row[0], row[1]) if row is not None else None
@@ -420,15 +428,15 @@ class Worker:
     def _sweep_targets(self) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
         current = now()
         stale = current.timestamp() - self.options.lease_seconds
-        with self.store.session() as session:
-            writes = session.execute(
+        with self.store.transaction() as conn:
+            writes = conn.execute(
                 select(Order.platform, Order.order_ref)
                 .join(PlatformWrite, PlatformWrite.order_id == Order.id)
                 .where(PlatformWrite.state == "pending", PlatformWrite.next_attempt_at <= current)
                 .distinct()
                 .limit(200)
             ).all()
-            changes = session.execute(
+            changes = conn.execute(
                 select(Order.platform, Order.order_ref, LineChangeRecord.created_at)
                 .join(LineChangeRecord, LineChangeRecord.order_id == Order.id)
                 .where(LineChangeRecord.state == "sending")
