@@ -151,13 +151,15 @@ def run(events: int) -> list[Figure]:
             "AFFLUENT_RECONCILE_INTERVAL": "0",
             "AFFLUENT_LOG_LEVEL": "WARNING",
         }
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "affluent.service", "worker"],
-            env=env,
-            cwd=_ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
+        log = Path(folder) / "worker.log"
+        with log.open("wb") as sink:
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "affluent.service", "worker"],
+                env=env,
+                cwd=_ROOT,
+                stdout=subprocess.DEVNULL,
+                stderr=sink,
+            )
         try:
             started = time.perf_counter()
             rss_first = elapsed_first = None
@@ -169,9 +171,7 @@ def run(events: int) -> list[Figure]:
                 if done >= total:
                     break
                 if worker.poll() is not None:
-                    raise RuntimeError(
-                        f"the worker exited: {worker.stderr.read().decode()[-2000:]}"
-                    )  # type: ignore[union-attr]
+                    raise RuntimeError(f"the worker exited: {log.read_text()[-2000:]}")
                 time.sleep(0.5)
             elapsed = time.perf_counter() - started
             rss_last = _rss_mb(worker.pid)

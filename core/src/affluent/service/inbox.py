@@ -18,8 +18,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import Table, bindparam, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from affluent.service._db import affected, insert_ignoring, now
@@ -47,16 +48,35 @@ class Job:
     trace_context: str | None
 
 
-_JOB_COLUMNS = (
-    InboxEvent.id,
-    InboxEvent.source,
-    InboxEvent.event_key,
-    InboxEvent.type,
-    InboxEvent.origin,
-    InboxEvent.payload,
-    InboxEvent.attempts,
-    InboxEvent.trace_context,
+_inbox = cast(Table, InboxEvent.__table__)
+_CLAIMABLE_NOW = (
+    _inbox.c.state.in_(_CLAIMABLE),
+    _inbox.c.next_attempt_at <= bindparam("now"),
+    or_(_inbox.c.locked_until.is_(None), _inbox.c.locked_until < bindparam("now")),
 )
+_CANDIDATES = (
+    select(_inbox.c.id)
+    .where(*_CLAIMABLE_NOW)
+    .order_by(_inbox.c.next_attempt_at, _inbox.c.id)
+    .with_for_update(skip_locked=True)
+)
+_CLAIM = (
+    update(_inbox)
+    .where(_inbox.c.id.in_(bindparam("ids", expanding=True)), *_CLAIMABLE_NOW)
+    .values(
+        state="running",
+        locked_by=bindparam("worker_id"),
+        locked_until=bindparam("until"),
+        attempts=_inbox.c.attempts + 1,
+    )
+    .returning(*(_inbox.c[name] for name in Job.__dataclass_fields__))
+)
+_SETTLE = update(_inbox).where(
+    _inbox.c.id == bindparam("job_id"),
+    _inbox.c.locked_by == bindparam("worker_id"),
+    _inbox.c.state == "running",
+)
+_SETTLE_UNCOUNT = _SETTLE.values(attempts=_inbox.c.attempts - 1)
 
 
 class Inbox:
@@ -113,45 +133,26 @@ class Inbox:
         if limit <= 0:
             return []
         current = now()
-        claimable = (
-            InboxEvent.state.in_(_CLAIMABLE),
-            InboxEvent.next_attempt_at <= current,
-            or_(InboxEvent.locked_until.is_(None), InboxEvent.locked_until < current),
-        )
         with self.store.transaction() as conn:
-            candidates = conn.scalars(
-                select(InboxEvent.id)
-                .where(*claimable)
-                .order_by(InboxEvent.next_attempt_at, InboxEvent.id)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
-            ).all()
+            candidates = conn.scalars(_CANDIDATES.limit(limit), {"now": current}).all()
             if not candidates:
                 return []
             rows = conn.execute(
-                update(InboxEvent)
-                .where(InboxEvent.id.in_(candidates), *claimable)
-                .values(
-                    state="running",
-                    locked_by=worker,
-                    locked_until=current + timedelta(seconds=lease),
-                    attempts=InboxEvent.attempts + 1,
-                )
-                .returning(*_JOB_COLUMNS)
+                _CLAIM,
+                {
+                    "ids": list(candidates),
+                    "now": current,
+                    "worker_id": worker,
+                    "until": current + timedelta(seconds=lease),
+                },
             ).all()
         return sorted((Job(**row._mapping) for row in rows), key=lambda job: job.id)
 
-    def _settle(self, job_id: int, worker: str, **values: object) -> bool:
+    def _settle(self, job_id: int, worker: str, *, uncount: bool = False, **values: object) -> bool:
+        """Update a row this worker holds (``uncount``: take back the attempt its claim counted)."""
+        statement = _SETTLE_UNCOUNT if uncount else _SETTLE
         with self.store.transaction() as conn:
-            result = conn.execute(
-                update(InboxEvent)
-                .where(
-                    InboxEvent.id == job_id,
-                    InboxEvent.locked_by == worker,
-                    InboxEvent.state == "running",
-                )
-                .values(**values)
-            )
+            result = conn.execute(statement, {"job_id": job_id, "worker_id": worker, **values})
             return affected(result) == 1
 
     def extend(self, job_ids: Sequence[int], worker: str, lease: float) -> int:
@@ -196,17 +197,15 @@ class Inbox:
             "locked_by": None,
             "locked_until": None,
         }
-        if not count:
-            values["attempts"] = InboxEvent.attempts - 1
-        return self._settle(job_id, worker, **values)
+        return self._settle(job_id, worker, uncount=not count, **values)
 
     def release(self, job_id: int, worker: str, delay: float = 0.0) -> bool:
         """Hand a claimed row back untouched (shutdown, or its order is busy)."""
         return self._settle(
             job_id,
             worker,
+            uncount=True,
             state="pending",
-            attempts=InboxEvent.attempts - 1,
             next_attempt_at=now() + timedelta(seconds=delay),
             locked_by=None,
             locked_until=None,

@@ -14,8 +14,9 @@ import contextlib
 import logging
 import random
 from collections.abc import AsyncIterator, Sequence
+from typing import cast
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import Table, bindparam, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from affluent.service._db import affected, insert_ignoring, later, now, off_loop
@@ -32,6 +33,19 @@ def order_key(platform: str, order_ref: str) -> str:
     return f"order:{platform}:{order_ref}"
 
 
+_leases = cast(Table, Lease.__table__)
+_HELD_BY = (
+    _leases.c.key == bindparam("lease_key"),
+    _leases.c.holder == bindparam("lease_holder"),
+)
+_TAKE_OVER = update(_leases).where(
+    _leases.c.key == bindparam("lease_key"),
+    or_(_leases.c.expires_at < bindparam("now"), _leases.c.holder == bindparam("lease_holder")),
+)
+_RENEW = update(_leases).where(*_HELD_BY)
+_RELEASE = delete(_leases).where(*_HELD_BY)
+
+
 class LeaseBusy(Exception):
     """Someone else holds the lease and did not let go in time."""
 
@@ -45,26 +59,27 @@ class Leases:
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        self._insert = insert_ignoring(store, _leases, ["key"])
 
     def acquire(self, key: str, holder: str, ttl: float) -> bool:
         """Take ``key`` for ``ttl`` seconds unless someone else holds an unexpired lease."""
-        expires = later(ttl)
+        values = {"key": key, "holder": holder, "expires_at": later(ttl)}
         try:
             with self.store.transaction() as conn:
-                inserted = conn.execute(
-                    insert_ignoring(self.store, Lease, ["key"]).values(
-                        key=key, holder=holder, expires_at=expires
-                    )
-                )
-                if affected(inserted) == 1:
+                if affected(conn.execute(self._insert, values)) == 1:
                     return True
         except IntegrityError:  # dialects without ON CONFLICT: the row exists
             pass
         with self.store.transaction() as conn:
             taken = conn.execute(
-                update(Lease)
-                .where(Lease.key == key, or_(Lease.expires_at < now(), Lease.holder == holder))
-                .values(holder=holder, expires_at=expires)
+                _TAKE_OVER,
+                {
+                    "lease_key": key,
+                    "lease_holder": holder,
+                    "holder": holder,
+                    "expires_at": values["expires_at"],
+                    "now": now(),
+                },
             )
             return affected(taken) == 1
 
@@ -74,9 +89,7 @@ class Leases:
         with self.store.transaction() as conn:
             for key, holder in keys:
                 result = conn.execute(
-                    update(Lease)
-                    .where(Lease.key == key, Lease.holder == holder)
-                    .values(expires_at=expires)
+                    _RENEW, {"lease_key": key, "lease_holder": holder, "expires_at": expires}
                 )
                 renewed += affected(result)
         return renewed
@@ -84,7 +97,7 @@ class Leases:
     def release(self, key: str, holder: str) -> None:
         """Give ``key`` back (a no-op if it was taken over meanwhile)."""
         with self.store.transaction() as conn:
-            conn.execute(delete(Lease).where(Lease.key == key, Lease.holder == holder))
+            conn.execute(_RELEASE, {"lease_key": key, "lease_holder": holder})
 
     def holder(self, key: str) -> str | None:
         """Who holds ``key`` now (``None`` when free or expired)."""

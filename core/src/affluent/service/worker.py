@@ -41,7 +41,7 @@ from affluent import logs, tracing
 from affluent.dr import Event
 from affluent.dr.errors import APIStatusError, DigitalRiverError, RateLimitError
 from affluent.errors import AdapterError, InvalidInput, UnknownOrder
-from affluent.flow import Flow
+from affluent.flow import Flow, records
 from affluent.flow.steps import ChangeResult, SubmitResult
 from affluent.flow.translate import event_order_id
 from affluent.models import CheckoutSummary, PlatformEvent
@@ -353,10 +353,7 @@ class Worker:
 
     def _order_of(self, dr_order_id: str) -> tuple[str, str] | None:
         with self.store.transaction() as conn:
-            row = conn.execute(
-                select(Order.platform, Order.order_ref).where(Order.dr_order_id == dr_order_id)
-            ).one_or_none()
-        return (row[0], row[1]) if row is not None else None
+            return records.locate(conn, dr_order_id)
 
     # -- failures ----------------------------------------------------------------------------
 

@@ -1,0 +1,31 @@
+"""Smoke runs of the benchmarks: they still measure what they claim to (nothing here is timed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parents[2]
+
+
+@pytest.fixture(autouse=True)
+def _benchmarks_importable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(ROOT))
+
+
+async def test_flow_floor_sends_the_requests_affluent_sends() -> None:
+    """The floor of figure 1 is only a floor while it makes affluent's exact DR requests."""
+    from benchmarks import flow_overhead
+
+    await flow_overhead.check_same_requests()
+
+
+def test_memory_run_works_off_every_event_in_a_worker_process() -> None:
+    from benchmarks import memory
+
+    rss, throughput = memory.run(8 * memory.EVENTS_PER_ORDER)  # raises if any event parked
+
+    assert rss.name == "worker RSS after 16 then 32 events"
+    assert rss.affluent > 20  # MB: a live Python worker was measured, not a missing process
+    assert throughput.affluent > 0
