@@ -15,6 +15,8 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite:///affluent.sqlite3"
     """SQLAlchemy URL of the store; PostgreSQL (``postgresql+psycopg://…``) for many hosts."""
+    database_pool_size: int = Field(default=10, ge=1)
+    """Database connections each process keeps open (``serve`` stores that many events at once)."""
     dr_api_key: SecretStr | None = None
     """DR confidential key; without one, the embedded sandbox is used."""
     dr_base_url: str = "https://api.digitalriver.com"

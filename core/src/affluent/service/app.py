@@ -48,7 +48,6 @@ from affluent.errors import (
 )
 from affluent.lifecycle import OrderStatus
 from affluent.models import CheckoutSummary, OrderView
-from affluent.service.inbox import Inbox
 from affluent.service.leases import LeaseBusy, Leases, order_key
 from affluent.service.runtime import Runtime
 from affluent.settings import Settings
@@ -350,7 +349,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         async with database_slots["inbox"]:
             if key in recent:
                 return None, False
-            result = await run_in_threadpool(lambda: Inbox(store).add(**values))
+            result = await run_in_threadpool(lambda: rt().inbox.add(**values))
         recent.add(key)
         return result
 

@@ -84,6 +84,9 @@ class Inbox:
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        self._insert = insert_ignoring(store, _inbox, ["source", "event_key"]).returning(
+            _inbox.c.id
+        )
 
     # -- receiving ---------------------------------------------------------------------------
 
@@ -114,14 +117,9 @@ class Inbox:
             "next_attempt_at": now(),
             "received_at": now(),
         }
-        statement = (
-            insert_ignoring(self.store, InboxEvent, ["source", "event_key"])
-            .values(**values)
-            .returning(InboxEvent.id)
-        )
         try:
-            with self.store.engine.begin() as connection:
-                new_id = connection.execute(statement).scalar_one_or_none()
+            with self.store.transaction() as conn:
+                new_id = conn.execute(self._insert, values).scalar_one_or_none()
         except IntegrityError:  # dialects without ON CONFLICT
             new_id = None
         return new_id, new_id is not None

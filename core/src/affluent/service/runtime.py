@@ -14,6 +14,7 @@ from affluent.errors import AdapterError
 from affluent.flow import Flow
 from affluent.plugins import Adapters
 from affluent.service.gate import GatedTransport, RateGate
+from affluent.service.inbox import Inbox
 from affluent.settings import Settings
 from affluent.store import Store
 
@@ -68,8 +69,9 @@ class Runtime:
     ) -> None:
         self.settings = settings
         register_secrets(settings)
-        self.store = store or Store(settings.database_url)
+        self.store = store or Store(settings.database_url, pool_size=settings.database_pool_size)
         self._owns_store = store is None
+        self.inbox = Inbox(self.store)
         self.adapters = adapters or load_adapters(settings)
         self.gate = RateGate(self.store, "dr", max_wait=settings.dr_max_retry_wait)
         self._dr = dr
