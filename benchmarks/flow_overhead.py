@@ -30,30 +30,11 @@ from affluent.sandbox import SandboxConfig, create_app
 from affluent.sandbox.faults import InProcessTransport
 from affluent.store import Store
 from affluent.testing.memory import DictPlatform
+from affluent.testing.sources import ADDRESS, browser_source, source_request
 from benchmarks.report import Figure
 
 KEY = "sk_test_benchmark"
 BASE = "http://sandbox.invalid"
-CARD = {"number": "4444222233331111", "expirationMonth": 7, "expirationYear": 2031, "cvv": "123"}
-OWNER = {
-    "firstName": "Ada",
-    "lastName": "Lovelace",
-    "email": "ada@example.com",
-    "address": {
-        "line1": "12 Elm Ave",
-        "city": "St Paul",
-        "postalCode": "55102",
-        "state": "MN",
-        "country": "US",
-    },
-}
-ADDRESS = {
-    "line1": "12 Elm Ave",
-    "city": "St Paul",
-    "postalCode": "55102",
-    "state": "MN",
-    "country": "US",
-}
 
 
 async def _sandbox(
@@ -104,17 +85,8 @@ async def affluent_orders(
         for number in range(count):
             ref = f"o-{number}"
             summary = await flow.begin_checkout("mem", _cart(ref))
-            checkout = await dr.checkouts.get(summary.checkout_id)  # the browser's Drop-in reads it
-            session = checkout.payment.session.id  # type: ignore[union-attr]
-            source = await dr.sources.create(
-                {
-                    "type": "creditCard",
-                    "paymentSessionId": session,
-                    "owner": OWNER,
-                    "creditCard": CARD,
-                }
-            )
-            await flow.hand_off_payment("mem", {"ref": ref, "source": str(source.id)})
+            source = await browser_source(dr, summary.checkout_id)  # reads the checkout, as Drop-in
+            await flow.hand_off_payment("mem", {"ref": ref, "source": source})
             result = await flow.submit("mem", ref)
             [accepted] = (await dr.events.list(type="order.accepted", limit=1)).data  # newest
             assert accepted.data.object["id"] == result.dr_order_id  # type: ignore[index]
@@ -200,14 +172,7 @@ async def raw_orders(count: int, *, record: list[tuple[str, str, bytes]] | None 
         )
         await call("GET", f"/checkouts/{checkout['id']}")
         source = await call(
-            "POST",
-            "/sources",
-            {
-                "type": "creditCard",
-                "paymentSessionId": checkout["payment"]["session"]["id"],
-                "owner": OWNER,
-                "creditCard": CARD,
-            },
+            "POST", "/sources", source_request(checkout["payment"]["session"]["id"])
         )
         await call("POST", f"/checkouts/{checkout['id']}", {"sourceId": source["id"]})
         order = await call("POST", "/orders", {"checkoutId": checkout["id"]})

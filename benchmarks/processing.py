@@ -34,7 +34,8 @@ from affluent.store import Store
 from affluent.store.migrate import migrate
 from affluent.testing.memory import DictPlatform
 from affluent.testing.postgres import find_bindir, temporary_server
-from benchmarks.flow_overhead import CARD, KEY, OWNER
+from affluent.testing.sources import browser_source
+from benchmarks.flow_overhead import KEY
 from benchmarks.report import Figure
 
 ADAPTER = {"mem": "affluent.testing.memory:DictPlatform"}
@@ -57,12 +58,8 @@ async def _orders(
             "lines": [{"id": "L1", "sku": "sku-widget-blue", "qty": 1, "price": "15.00"}],
         }
         summary = await flow.begin_checkout("mem", cart)
-        checkout = await dr.checkouts.get(summary.checkout_id)
-        session = checkout.payment.session.id  # type: ignore[union-attr]
-        source = await dr.sources.create(
-            {"type": "creditCard", "paymentSessionId": session, "owner": OWNER, "creditCard": CARD}
-        )
-        await flow.hand_off_payment("mem", {"ref": ref, "source": str(source.id)})
+        source = await browser_source(dr, summary.checkout_id)
+        await flow.hand_off_payment("mem", {"ref": ref, "source": source})
         orders.append((await flow.submit("mem", ref)).dr_order_id)
     async with httpx.AsyncClient(base_url=sandbox_url) as control:
         for order_id in orders:

@@ -15,7 +15,8 @@ import httpx
 from affluent.sandbox import SandboxConfig, create_app
 from affluent.sandbox.faults import InProcessTransport
 from affluent.serving import serve_in_thread
-from benchmarks.flow_overhead import ADDRESS, CARD, KEY, OWNER
+from affluent.testing.sources import ADDRESS, source_request
+from benchmarks.flow_overhead import KEY
 from benchmarks.report import Figure
 
 CALLS_PER_LOOP = 5
@@ -47,12 +48,7 @@ async def _loop(http: httpx.AsyncClient, count: int) -> float:
         )
         source = await post(
             "/sources",
-            {
-                "type": "creditCard",
-                "owner": OWNER,
-                "creditCard": CARD,
-                "paymentSessionId": checkout["payment"]["session"]["id"],
-            },
+            source_request(checkout["payment"]["session"]["id"]),
         )
         await post(f"/checkouts/{checkout['id']}", {"sourceId": source["id"]})
         order = await post("/orders", {"checkoutId": checkout["id"]})

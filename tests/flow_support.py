@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 
 from affluent.dr import AsyncDigitalRiver
 from affluent.errors import UnknownOrder
 from affluent.flow import Flow
-
-VISA = "4444222233331111"
-DECLINED = "4000000000003600"
+from affluent.testing.sources import VISA, browser_source
 
 
 def cart(
@@ -35,43 +33,12 @@ async def source(
     flow: Flow,
     ref: str,
     *,
-    kind: str = "card",
+    kind: Literal["card", "wire"] = "card",
     number: str = VISA,
     last_name: str = "Lovelace",
 ) -> str:
-    checkout = await dr.checkouts.get(flow.order("dict", ref).dr_checkout_id or "")
-    assert checkout.payment is not None and checkout.payment.session is not None
-    owner = {
-        "firstName": "Ada",
-        "lastName": last_name,
-        "email": "ada@example.com",
-        "address": {
-            "line1": "12 Elm Ave",
-            "city": "St Paul",
-            "postalCode": "55102",
-            "state": "MN",
-            "country": "US",
-        },
-    }
-    body: dict[str, Any] = {
-        "type": "creditCard",
-        "paymentSessionId": checkout.payment.session.id,
-        "owner": owner,
-        "creditCard": {
-            "number": number,
-            "expirationMonth": 7,
-            "expirationYear": 2031,
-            "cvv": "123",
-        },
-    }
-    if kind == "wire":
-        body = {
-            "type": "wireTransfer",
-            "paymentSessionId": checkout.payment.session.id,
-            "owner": owner,
-            "wireTransfer": {},
-        }
-    return str((await dr.sources.create(body)).id)
+    checkout_id = flow.order("dict", ref).dr_checkout_id or ""
+    return await browser_source(dr, checkout_id, kind=kind, number=number, last_name=last_name)
 
 
 async def pump(flow: Flow, dr: AsyncDigitalRiver) -> list[str]:

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
-from flow_support import DECLINED, cart, paid, pump, resolve, source
+from flow_support import cart, paid, pump, resolve, source
 from sqlalchemy import func, select
 
 from affluent.dr import AsyncDigitalRiver
@@ -20,6 +20,7 @@ from affluent.models import OrderView
 from affluent.plugins import Adapters
 from affluent.store import HandledEvent, LineChangeRecord, Order, Store, Transition
 from affluent.testing.memory import DictPlatform
+from affluent.testing.sources import DECLINED
 
 
 def counts(store: Store) -> dict[str, int]:

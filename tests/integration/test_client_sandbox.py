@@ -28,16 +28,9 @@ from affluent.dr.errors import (
 )
 from affluent.sandbox import SandboxConfig, create_app
 from affluent.serving import serve_in_thread
+from affluent.testing.sources import ADDRESS, DECLINED, VISA
 
-ADDRESS = {
-    "line1": "12 Elm Ave",
-    "city": "St Paul",
-    "postalCode": "55102",
-    "state": "MN",
-    "country": "US",
-}
 OWNER = {"firstName": "Ada", "lastName": "Lovelace", "email": "ada@example.com", "address": ADDRESS}
-VISA, DECLINED = "4444222233331111", "4000000000003600"
 
 
 def checkout_body(email: str = "ada@example.com", customer: str | None = None) -> dict[str, Any]:

@@ -32,12 +32,13 @@ from affluent.flow import Flow
 from affluent.hookspecs import hookimpl
 from affluent.models import PlatformEvent, PlatformUpdate
 from affluent.testing.memory import DictPlatform
+from affluent.testing.sources import VISA, browser_source
 
 HERE = Path(__file__).parent
 TESTS = HERE.parent
 PLATFORM = "dict"
 PLATFORM_SECRET = "dict-webhook-secret-9f8e7d6c"
-VISA = "4444222233331111"
+
 SIGNATURE = "x-dict-signature"
 CAPTURED: list[io.StringIO] = []
 """In-process log output of the whole service suite, scanned by test_zz_logs."""
@@ -172,31 +173,7 @@ def cart(ref: str, *, email: str = "ada@example.com", qty: int = 3) -> dict[str,
 async def source(
     dr: AsyncDigitalRiver, checkout_id: str, number: str = VISA, last_name: str = "Lovelace"
 ) -> str:
-    checkout = await dr.checkouts.get(checkout_id)
-    assert checkout.payment is not None and checkout.payment.session is not None
-    body = {
-        "type": "creditCard",
-        "paymentSessionId": checkout.payment.session.id,
-        "owner": {
-            "firstName": "Ada",
-            "lastName": last_name,
-            "email": "ada@example.com",
-            "address": {
-                "line1": "12 Elm Ave",
-                "city": "St Paul",
-                "postalCode": "55102",
-                "state": "MN",
-                "country": "US",
-            },
-        },
-        "creditCard": {
-            "number": number,
-            "expirationMonth": 7,
-            "expirationYear": 2031,
-            "cvv": "123",
-        },
-    }
-    return str((await dr.sources.create(body)).id)
+    return await browser_source(dr, checkout_id, number=number, last_name=last_name)
 
 
 async def submitted(

@@ -8,9 +8,10 @@ import re
 
 import structlog
 from conftest import DR_KEY, STOREFRONT_KEY
-from service_support import CAPTURED, PLATFORM_SECRET, SUBPROCESS_LOGS, VISA
+from service_support import CAPTURED, PLATFORM_SECRET, SUBPROCESS_LOGS
 
 from affluent.sandbox import DEFAULT_WEBHOOK_SECRET
+from affluent.testing.sources import VISA
 
 SECRETS = [DR_KEY, STOREFRONT_KEY, DEFAULT_WEBHOOK_SECRET, PLATFORM_SECRET]
 PATTERNS = {

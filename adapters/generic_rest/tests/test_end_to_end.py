@@ -21,42 +21,17 @@ from affluent.models import DemoCart, PlatformEventKind
 from affluent.plugins import Adapters
 from affluent.serving import serve_in_thread
 from affluent.store import Store
+from affluent.testing.sources import DECLINED, VISA, browser_source
 from affluent_generic_rest.plugin import GenericRestAdapter
 from affluent_generic_rest.testing import GenericRestFake, example_fakes
 
-VISA = "4444222233331111"
-DECLINED = "4000000000003600"
 K = PlatformEventKind
 S = OrderStatus
 
 
 async def make_source(dr: AsyncDigitalRiver, checkout_id: str, number: str = VISA) -> str:
     """The source Drop-in would create in the shopper's browser."""
-    checkout = await dr.checkouts.get(checkout_id)
-    assert checkout.payment is not None and checkout.payment.session is not None
-    body: dict[str, Any] = {
-        "type": "creditCard",
-        "paymentSessionId": checkout.payment.session.id,
-        "owner": {
-            "firstName": "Ada",
-            "lastName": "Lovelace",
-            "email": "ada@example.com",
-            "address": {
-                "line1": "12 Elm Ave",
-                "city": "St Paul",
-                "postalCode": "55102",
-                "state": "MN",
-                "country": "US",
-            },
-        },
-        "creditCard": {
-            "number": number,
-            "expirationMonth": 7,
-            "expirationYear": 2031,
-            "cvv": "123",
-        },
-    }
-    return str((await dr.sources.create(body)).id)
+    return await browser_source(dr, checkout_id, number=number)
 
 
 async def pump(flow: Flow, dr: AsyncDigitalRiver) -> list[str]:

@@ -38,10 +38,9 @@ from affluent.sandbox import SandboxConfig, create_app
 from affluent.sandbox.faults import InProcessTransport
 from affluent.serving import serve_in_thread
 from affluent.store import Store
+from affluent.testing.sources import DECLINED, VISA, browser_source
 
 Payment = Literal["card", "declined_card", "wire", "wire_fails"]
-VISA = "4444222233331111"
-DECLINED = "4000000000003600"
 API_KEY = "sk_test_affluent_demo"
 SKUS = {"sku-widget-blue": "Blue widget", "sku-gadget": "Gadget"}
 S = OrderStatus
@@ -248,35 +247,14 @@ async def _wait_for(check: Callable[[], bool], limit: float = 15.0) -> None:
 async def _source(env: DemoEnv, checkout_id: str, payment: Payment, customer: str | None) -> str:
     """Create the payment source Drop-in would have created in the shopper's browser."""
     checkout = await env.dr.checkouts.get(checkout_id)
-    session = checkout.payment.session.id if checkout.payment and checkout.payment.session else None
-    owner = {
-        "firstName": "Ada",
-        "lastName": "SourceFailWithDelay" if payment == "wire_fails" else "Lovelace",
-        "email": checkout.email,
-        "address": {
-            "line1": "12 Elm Ave",
-            "city": "St Paul",
-            "postalCode": "55102",
-            "state": "MN",
-            "country": "US",
-        },
-    }
-    body: dict[str, Any] = {"paymentSessionId": session, "owner": owner}
-    if payment in ("card", "declined_card"):
-        number = VISA if payment == "card" else DECLINED
-        body |= {
-            "type": "creditCard",
-            "creditCard": {
-                "number": number,
-                "expirationMonth": 7,
-                "expirationYear": 2031,
-                "cvv": "123",
-            },
-        }
-    else:
-        body |= {"type": "wireTransfer", "wireTransfer": {}}
-    source = await env.dr.sources.create(body)
-    return str(source.id)
+    return await browser_source(
+        env.dr,
+        checkout_id,
+        kind="wire" if payment in ("wire", "wire_fails") else "card",
+        number=DECLINED if payment == "declined_card" else VISA,
+        last_name="SourceFailWithDelay" if payment == "wire_fails" else "Lovelace",
+        email=checkout.email,
+    )
 
 
 async def run_scenario(env: DemoEnv, adapter: str, scenario: Scenario, index: int) -> Row:

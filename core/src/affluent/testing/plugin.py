@@ -21,7 +21,6 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, make_url, text
 
-from affluent.demo import SKUS
 from affluent.dr import AsyncDigitalRiver
 from affluent.sandbox import SandboxConfig, create_app
 from affluent.sandbox.faults import InProcessTransport
@@ -50,6 +49,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 async def _with_skus(client: AsyncDigitalRiver) -> AsyncDigitalRiver:
+    from affluent.demo import SKUS  # here: affluent.demo itself uses affluent.testing
+
     for sku, name in SKUS.items():
         await client.skus.create({"id": sku, "name": name, "physical": True})
     return client
