@@ -73,3 +73,19 @@ def test_demo_exits_zero_and_every_row_matches() -> None:
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "0 differing from the expected outcome" in result.stdout
     assert result.stdout.count("✓ as expected") == 27
+
+
+@pytest.mark.parametrize("command", [["worker", "--once"], ["reconcile"]])
+def test_work_that_needs_digital_river_says_which_setting_is_missing(
+    tmp_path: Path, command: list[str]
+) -> None:
+    env = {
+        "AFFLUENT_DATABASE_URL": f"sqlite:///{tmp_path / 'store.sqlite3'}",
+        "AFFLUENT_ADAPTERS": "[]",
+        "AFFLUENT_DR_API_KEY": None,  # unset, should the calling shell have one
+    }
+    result = CliRunner().invoke(main, command, env=env)
+
+    assert result.exit_code == 1
+    assert "no Digital River API key: set AFFLUENT_DR_API_KEY" in result.output
+    assert "Traceback" not in result.output

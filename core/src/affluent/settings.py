@@ -18,7 +18,9 @@ class Settings(BaseSettings):
     database_pool_size: int = Field(default=10, ge=1)
     """Database connections each process keeps open (``serve`` stores that many events at once)."""
     dr_api_key: SecretStr | None = None
-    """DR confidential key; without one, the embedded sandbox is used."""
+    """DR confidential key. ``worker`` and ``reconcile`` stop with an error without one; ``serve``
+    stores webhooks without it, but its storefront API needs it. ``affluent demo`` runs its own
+    sandbox and needs none."""
     dr_base_url: str = "https://api.digitalriver.com"
     dr_webhook_secrets: list[SecretStr] = Field(default_factory=list)
     """Active DR webhook signing secrets (several during rotation)."""

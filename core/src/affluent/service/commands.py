@@ -10,17 +10,29 @@ import asyncio
 import contextlib
 import json
 import signal
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import click
+
+T = TypeVar("T")
 
 
 def _settings() -> Any:
     from affluent.settings import Settings
 
     return Settings()
+
+
+def _configured(work: Coroutine[Any, Any, T]) -> T:
+    """Run ``work``; a missing setting is a one-line error, not a traceback."""
+    from affluent.service.runtime import NotConfigured
+
+    try:
+        return asyncio.run(work)
+    except NotConfigured as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def _logging(settings: Any) -> None:
@@ -70,7 +82,7 @@ def worker(concurrency: int | None, once: bool, reconcile_interval: float | None
     """
     settings = _settings()
     _logging(settings)
-    raise SystemExit(asyncio.run(_work(settings, concurrency, once, reconcile_interval)))
+    raise SystemExit(_configured(_work(settings, concurrency, once, reconcile_interval)))
 
 
 async def _work(
@@ -124,7 +136,7 @@ def reconcile(since: str | None, as_json: bool) -> None:
             raise click.BadParameter(
                 f"not an ISO-8601 time: {since!r}", param_hint="--since"
             ) from None
-    result = asyncio.run(_reconcile(settings, start))
+    result = _configured(_reconcile(settings, start))
     if as_json:
         click.echo(
             json.dumps(

@@ -21,6 +21,10 @@ from affluent.store import Store
 __all__ = ["Runtime", "load_adapters"]
 
 
+class NotConfigured(RuntimeError):
+    """A setting the requested work needs is missing."""
+
+
 def _import(path: str) -> object:
     module_name, _, attribute = path.partition(":")
     if not module_name or not attribute:
@@ -84,7 +88,7 @@ class Runtime:
         if self._dr is None:
             key = self.settings.dr_api_key
             if key is None:
-                raise RuntimeError(
+                raise NotConfigured(
                     "no Digital River API key: set AFFLUENT_DR_API_KEY (a sandbox accepts any "
                     "sk_test_… key; point AFFLUENT_DR_BASE_URL at it)"
                 )
