@@ -42,3 +42,15 @@ def test_db_upgrade_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
 def test_store_repr_hides_the_password() -> None:
     store = Store("postgresql+psycopg://affluent:hunter2@db.invalid/affluent")
     assert "hunter2" not in repr(store)
+
+
+def test_a_sqlite_without_returning_is_refused_with_the_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sqlite3.sqlite_version_info", (3, 34, 1))
+    monkeypatch.setattr("sqlite3.sqlite_version", "3.34.1")
+
+    with pytest.raises(
+        RuntimeError, match=r"needs SQLite 3\.35 or newer; this Python links 3\.34\.1"
+    ):
+        Store(f"sqlite:///{tmp_path / 'old.sqlite3'}")

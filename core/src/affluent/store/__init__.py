@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,11 @@ class Store:
         self.url = url
         self.engine: Engine = create_engine(url, **engine_options)
         if self.engine.dialect.name == "sqlite":
+            if sqlite3.sqlite_version_info < (3, 35):  # the inbox and claims use RETURNING
+                raise RuntimeError(
+                    f"affluent needs SQLite 3.35 or newer; this Python links {sqlite3.sqlite_version}"
+                    " (use a newer Python build, or PostgreSQL)"
+                )
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
