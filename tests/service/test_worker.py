@@ -248,3 +248,23 @@ async def test_prune_deletes_only_old_processed_events(service: Service, monkeyp
     result = CliRunner().invoke(main, ["events", "prune", "--days", "7"])
     assert result.output.strip() == "1 processed event(s) older than 7 day(s) deleted"
     assert [row.event_key for row in inbox_rows(service)] == ["evt-bad"]  # parked: kept
+
+
+async def test_a_burst_for_one_order_queues_in_the_worker_instead_of_bouncing(
+    service: Service, sandbox_url: str
+) -> None:
+    """Jobs of one order claimed together wait on the worker's own lock for that order; none is
+    handed back to the inbox as busy (which costs a database round trip and a delay each)."""
+    flow, dr = service.runtime.flow, service.runtime.dr
+    order_id = await submitted(flow, dr, "w-burst", email="review@example.com")
+    await resolve(sandbox_url, order_id, "accept")
+    [accepted] = [e for e in await dr_events(dr, order_id) if e["type"] == "order.accepted"]
+    for number in range(4):  # DR redelivering the acceptance under new event ids
+        await deliver_dr(service, accepted | {"id": f"{accepted['id']}-again-{number}"})
+
+    stats = await service.worker.run_until_idle(limit=30)
+
+    assert stats.deferred == 0, stats
+    assert stats.outcomes == {"applied": 1, "stale": 3}, stats
+    assert {row.state for row in inbox_rows(service)} == {"done"}
+    assert flow.order(PLATFORM, "w-burst").status == OrderStatus.ready_to_fulfill
