@@ -91,6 +91,15 @@ _LINE_FIELDS = [f.name for f in fields(StoredLine)]
 _ORDER_BY_REF = select(*(orders.c[name] for name in _ORDER_FIELDS)).where(
     orders.c.platform == bindparam("platform"), orders.c.order_ref == bindparam("order_ref")
 )
+_ORDER_WITH_LINES = (
+    select(
+        *(orders.c[name] for name in _ORDER_FIELDS),
+        *(lines.c[name].label(f"line_{name}") for name in _LINE_FIELDS),
+    )
+    .select_from(orders.outerjoin(lines, lines.c.order_id == orders.c.id))
+    .where(orders.c.platform == bindparam("platform"), orders.c.order_ref == bindparam("order_ref"))
+    .order_by(lines.c.id)
+)
 _LINES_OF = (
     select(*(lines.c[name] for name in _LINE_FIELDS))
     .where(lines.c.order_id == bindparam("order_id"))
@@ -142,12 +151,16 @@ def find(
     conn: Connection, platform: str, order_ref: str, *, with_lines: bool = True
 ) -> StoredOrder | None:
     """The order, with its lines unless ``with_lines`` is false; None when not stored."""
-    row = conn.execute(_ORDER_BY_REF, {"platform": platform, "order_ref": order_ref}).first()
-    if row is None:
+    key = {"platform": platform, "order_ref": order_ref}
+    if not with_lines:
+        row = conn.execute(_ORDER_BY_REF, key).first()
+        return StoredOrder(*row) if row is not None else None
+    rows = conn.execute(_ORDER_WITH_LINES, key).all()  # one row per line (one if none)
+    if not rows:
         return None
-    order = StoredOrder(*row)
-    if with_lines:
-        order.lines = load_lines(conn, order.id)
+    width = len(_ORDER_FIELDS)
+    order = StoredOrder(*rows[0][:width])
+    order.lines = [StoredLine(*row[width:]) for row in rows if row[width] is not None]
     return order
 
 
@@ -174,13 +187,13 @@ def customer_known(conn: Connection, customer_id: str) -> bool:
     return conn.execute(_CUSTOMER_KNOWN, {"customer_id": customer_id}).first() is not None
 
 
-def insert_order(conn: Connection, platform: str, order_ref: str, currency: str) -> StoredOrder:
-    """A new order with nothing linked yet."""
-    values = {"platform": platform, "order_ref": order_ref, "currency": currency}
-    key = conn.execute(insert(orders), values).inserted_primary_key
+def insert_order(conn: Connection, platform: str, order_ref: str, **values: Any) -> StoredOrder:
+    """A new order with the given columns set."""
+    columns = {"platform": platform, "order_ref": order_ref, **values}
+    key = conn.execute(insert(orders), columns).inserted_primary_key
     assert key is not None
-    blank: dict[str, Any] = dict.fromkeys(_ORDER_FIELDS)
-    return StoredOrder(**(blank | values | {"id": int(key[0]), "submit_attempted": False}))
+    blank: dict[str, Any] = dict.fromkeys(_ORDER_FIELDS) | {"submit_attempted": False}
+    return StoredOrder(**(blank | columns | {"id": int(key[0])}))
 
 
 def update_order(conn: Connection, order: StoredOrder, **values: Any) -> None:

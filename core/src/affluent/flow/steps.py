@@ -316,21 +316,21 @@ class Flow:
         item_ids = {
             translate.line_ref_of(item.metadata): str(item.id) for item in checkout.items or []
         }
+        values = {
+            "currency": cart.currency,
+            "email": checkout.email or cart.email,
+            "dr_customer_id": customer_id,
+            "dr_checkout_id": str(checkout.id),
+            "cart_fingerprint": digest,
+            "total_amount": checkout.total_amount,
+            **self._entity(checkout),
+        }
         with self.store.transaction() as conn:
-            order = records.find(
-                conn, platform, cart.order_ref, with_lines=False
-            ) or records.insert_order(conn, platform, cart.order_ref, cart.currency)
-            records.update_order(
-                conn,
-                order,
-                currency=cart.currency,
-                email=checkout.email or cart.email,
-                dr_customer_id=customer_id,
-                dr_checkout_id=str(checkout.id),
-                cart_fingerprint=digest,
-                total_amount=checkout.total_amount,
-                **self._entity(checkout),
-            )
+            order = records.find(conn, platform, cart.order_ref, with_lines=False)
+            if order is None:
+                order = records.insert_order(conn, platform, cart.order_ref, **values)
+            else:
+                records.update_order(conn, order, **values)
             records.replace_lines(
                 conn,
                 order,
