@@ -16,17 +16,19 @@ from sqlalchemy import create_engine, make_url, text
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from service_support import CAPTURED, PLATFORM, PLATFORM_SECRET, WriteLog, seed_skus
+from reliability import Deployment, deployment_settings
+from service_support import (
+    CAPTURED,
+    WriteLog,
+    base_settings,
+    seed_skus,
+)
 
 from affluent.logs import configure_logging
-from affluent.sandbox import DEFAULT_WEBHOOK_SECRET
 from affluent.service import Runtime, Worker, WorkerOptions, create_app
 from affluent.serving import serve_in_thread
 from affluent.settings import Settings
 from affluent.store import Store
-
-DR_KEY = "sk_test_affluent_service_key_0001"
-STOREFRONT_KEY = "sf_live_9d8c7b6a5f4e3d2c1b0a"
 
 
 @pytest.fixture(scope="package", autouse=True)
@@ -66,27 +68,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 def settings_for(db: str, sandbox_url: str, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {
-        "database_url": db,
-        "dr_api_key": DR_KEY,
-        "dr_base_url": sandbox_url,
-        "dr_webhook_secrets": [DEFAULT_WEBHOOK_SECRET],
-        "adapters": [],
-        "adapter_paths": {PLATFORM: "service_support:ServicePlatform"},
-        "adapter_config": {PLATFORM: {"webhook_secret": PLATFORM_SECRET}},
-        "storefront_api_keys": {PLATFORM: [STOREFRONT_KEY]},
-        "lease_seconds": 2.0,
-        "job_backoff_base": 0.05,
-        "job_backoff_max": 1.0,
-        "job_max_attempts": 5,
-        "worker_poll_interval": 0.05,
-        "sweep_interval": 0.5,
-        "reconcile_interval": 0.0,
-        "write_retry_base": 0.05,
-        "dr_max_retry_wait": 5.0,
-    }
-    values.update(overrides)
-    return Settings(**values)
+    return Settings(**base_settings(db, sandbox_url, dr_max_retry_wait=5.0, **overrides))
 
 
 @dataclass
@@ -131,3 +113,15 @@ def write_log() -> Iterator[tuple[WriteLog, str]]:
     log = WriteLog()
     with serve_in_thread(log.app()) as url:
         yield log, f"{url}/writes"
+
+
+@pytest.fixture
+async def deployment(
+    tmp_path: Path, pg_url: str, sandbox_url: str, write_log: tuple[WriteLog, str]
+) -> AsyncIterator[Deployment]:
+    log, writes_url = write_log
+    deployment = Deployment(tmp_path, deployment_settings(pg_url, sandbox_url, writes_url), log)
+    try:
+        yield deployment
+    finally:
+        await deployment.close()

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from conftest import DR_KEY, STOREFRONT_KEY
 from service_support import (
     PLATFORM,
     PLATFORM_SECRET,
@@ -22,6 +21,7 @@ from service_support import (
     Fleet,
     Proc,
     WriteLog,
+    base_settings,
     free_port,
     percentile,
     seed_skus,
@@ -29,34 +29,26 @@ from service_support import (
 )
 from sqlalchemy import func, select
 
-from affluent.sandbox import DEFAULT_WEBHOOK_SECRET
 from affluent.service import Inbox, Runtime
 from affluent.settings import Settings
 from affluent.store.tables import InboxEvent
 
 
 def deployment_settings(db: str, sandbox_url: str, writes_url: str, **extra: Any) -> dict[str, Any]:
-    values: dict[str, Any] = {
-        "database_url": db,
-        "dr_api_key": DR_KEY,
-        "dr_base_url": sandbox_url,
-        "dr_webhook_secrets": [DEFAULT_WEBHOOK_SECRET],
-        "adapters": [],
-        "adapter_paths": {PLATFORM: "service_support:ServicePlatform"},
-        "adapter_config": {PLATFORM: {"webhook_secret": PLATFORM_SECRET, "writes_url": writes_url}},
-        "storefront_api_keys": {PLATFORM: [STOREFRONT_KEY]},
-        "lease_seconds": 2.0,
-        "job_backoff_base": 0.1,
-        "job_backoff_max": 2.0,
-        "job_max_attempts": 8,
-        "worker_poll_interval": 0.05,
-        "sweep_interval": 0.5,
-        "reconcile_interval": 0.0,
-        "write_retry_base": 0.1,
-        "log_level": "INFO",
-    }
-    values.update(extra)
-    return values
+    config = {PLATFORM: {"webhook_secret": PLATFORM_SECRET, "writes_url": writes_url}}
+    return (
+        base_settings(
+            db,
+            sandbox_url,
+            adapter_config=config,
+            job_backoff_base=0.1,
+            job_backoff_max=2.0,
+            job_max_attempts=8,
+            write_retry_base=0.1,
+            log_level="INFO",
+        )
+        | extra
+    )
 
 
 @dataclass

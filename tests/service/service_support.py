@@ -31,6 +31,7 @@ from affluent.dr import AsyncDigitalRiver, sign
 from affluent.flow import Flow
 from affluent.hookspecs import hookimpl
 from affluent.models import PlatformEvent, PlatformUpdate
+from affluent.sandbox import DEFAULT_WEBHOOK_SECRET
 from affluent.testing.memory import DictPlatform
 from affluent.testing.sources import VISA, browser_source
 
@@ -38,6 +39,32 @@ HERE = Path(__file__).parent
 TESTS = HERE.parent
 PLATFORM = "dict"
 PLATFORM_SECRET = "dict-webhook-secret-9f8e7d6c"
+DR_KEY = "sk_test_affluent_service_key_0001"
+STOREFRONT_KEY = "sf_live_9d8c7b6a5f4e3d2c1b0a"
+
+
+def base_settings(db: str, sandbox_url: str, **overrides: Any) -> dict[str, Any]:
+    """Settings of a test connector: the dict platform, the sandbox, short leases and retries."""
+    values: dict[str, Any] = {
+        "database_url": db,
+        "dr_api_key": DR_KEY,
+        "dr_base_url": sandbox_url,
+        "dr_webhook_secrets": [DEFAULT_WEBHOOK_SECRET],
+        "adapters": [],
+        "adapter_paths": {PLATFORM: "service_support:ServicePlatform"},
+        "adapter_config": {PLATFORM: {"webhook_secret": PLATFORM_SECRET}},
+        "storefront_api_keys": {PLATFORM: [STOREFRONT_KEY]},
+        "lease_seconds": 2.0,
+        "job_backoff_base": 0.05,
+        "job_backoff_max": 1.0,
+        "job_max_attempts": 5,
+        "worker_poll_interval": 0.05,
+        "sweep_interval": 0.5,
+        "reconcile_interval": 0.0,
+        "write_retry_base": 0.05,
+    }
+    return values | overrides
+
 
 SIGNATURE = "x-dict-signature"
 CAPTURED: list[io.StringIO] = []

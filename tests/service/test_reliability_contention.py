@@ -6,13 +6,11 @@ import asyncio
 import random
 import threading
 import time
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from reliability import Deployment, blast, deployment_settings
-from service_support import PLATFORM, WriteLog, ship, submitted
+from reliability import Deployment, blast
+from service_support import PLATFORM, ship, submitted
 from sqlalchemy import select
 
 from affluent.store import LineChangeRecord, LineItem
@@ -21,18 +19,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.timeout(300)]
 
 ORDERS = 10
 EVENTS_PER_ORDER = 100
-
-
-@pytest.fixture
-async def deployment(
-    tmp_path: Path, pg_url: str, sandbox_url: str, write_log: tuple[WriteLog, str]
-) -> AsyncIterator[Deployment]:
-    log, writes_url = write_log
-    deployment = Deployment(tmp_path, deployment_settings(pg_url, sandbox_url, writes_url), log)
-    try:
-        yield deployment
-    finally:
-        await deployment.close()
 
 
 class LedgerWatch(threading.Thread):

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
-from reliability import Deployment, blast, deployment_settings, figures
-from service_support import PLATFORM, WriteLog, percentile, resolve, signed, submitted
+from reliability import Deployment, blast, figures
+from service_support import PLATFORM, percentile, resolve, signed, submitted
 from sqlalchemy import select
 
 from affluent.lifecycle import OrderStatus
@@ -16,18 +14,6 @@ from affluent.sandbox import DEFAULT_WEBHOOK_SECRET
 from affluent.store import PlatformWrite, Transition
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.timeout(300)]
-
-
-@pytest.fixture
-async def deployment(
-    tmp_path: Path, pg_url: str, sandbox_url: str, write_log: tuple[WriteLog, str]
-) -> AsyncIterator[Deployment]:
-    log, writes_url = write_log
-    deployment = Deployment(tmp_path, deployment_settings(pg_url, sandbox_url, writes_url), log)
-    try:
-        yield deployment
-    finally:
-        await deployment.close()
 
 
 async def test_one_event_delivered_1000_times_has_one_effect(

@@ -8,14 +8,13 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from reliability import Deployment, deployment_settings
-from service_support import PLATFORM, SUBPROCESS_LOGS, WriteLog, resolve, submitted
+from reliability import Deployment
+from service_support import PLATFORM, SUBPROCESS_LOGS, resolve, submitted
 from sqlalchemy import func, select
 
 from affluent.store import Transition
@@ -29,18 +28,6 @@ EXPECTED = {
     "complete": "complete",
     "charge_fails": "payment_failed",
 }
-
-
-@pytest.fixture
-async def deployment(
-    tmp_path: Path, pg_url: str, sandbox_url: str, write_log: tuple[WriteLog, str]
-) -> AsyncIterator[Deployment]:
-    log, writes_url = write_log
-    deployment = Deployment(tmp_path, deployment_settings(pg_url, sandbox_url, writes_url), log)
-    try:
-        yield deployment
-    finally:
-        await deployment.close()
 
 
 async def run_scenario(deployment: Deployment, sandbox_url: str, ref: str, scenario: str) -> None:

@@ -6,8 +6,8 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import STOREFRONT_KEY, Service
-from service_support import PLATFORM, cart, source
+from conftest import Service
+from service_support import PLATFORM, STOREFRONT_KEY, cart, source
 
 from affluent.service import Leases, order_key
 

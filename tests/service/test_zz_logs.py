@@ -7,8 +7,7 @@ import logging
 import re
 
 import structlog
-from conftest import DR_KEY, STOREFRONT_KEY
-from service_support import CAPTURED, PLATFORM_SECRET, SUBPROCESS_LOGS
+from service_support import CAPTURED, DR_KEY, PLATFORM_SECRET, STOREFRONT_KEY, SUBPROCESS_LOGS
 
 from affluent.sandbox import DEFAULT_WEBHOOK_SECRET
 from affluent.testing.sources import VISA

@@ -18,7 +18,7 @@ import logging
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Connection
@@ -48,7 +48,7 @@ from affluent.models import (
 from affluent.platform import PlatformClient
 from affluent.plugins import AdapterHooks, Adapters
 from affluent.store import Store
-from affluent.store.tables import utcnow
+from affluent.store.tables import aware, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -78,11 +78,6 @@ class _Announcement:
     old: str | None
     new: OrderStatus
     pending: list[PendingWrite]
-
-
-def aware(value: datetime) -> datetime:
-    """SQLite hands timestamps back without a zone; they are stored in UTC."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)

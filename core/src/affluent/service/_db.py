@@ -1,4 +1,4 @@
-"""Small portable helpers over the store: insert-or-ignore, aware datetimes, running off-loop."""
+"""Small portable helpers over the store: insert-or-ignore, the time, running off-loop."""
 
 from __future__ import annotations
 
@@ -22,13 +22,6 @@ def now() -> datetime:
 
 def later(seconds: float) -> datetime:
     return now() + timedelta(seconds=seconds)
-
-
-def aware(value: datetime | None) -> datetime | None:
-    """SQLite hands timestamps back without a zone; they are stored in UTC."""
-    if value is None:
-        return None
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def insert_ignoring(store: Store, table: Any, index: list[str]) -> Insert:

@@ -19,7 +19,7 @@ from sqlalchemy import update
 from affluent.dr._base import parse_retry_after
 from affluent.service._db import affected, insert_ignoring, off_loop
 from affluent.store import Store
-from affluent.store.tables import Gate
+from affluent.store.tables import Gate, aware
 
 __all__ = ["GatedTransport", "RateGate", "UpstreamPaused"]
 
@@ -64,9 +64,7 @@ class RateGate:
             row = session.get(Gate, self.name)
             if row is None:
                 return 0.0
-            until = row.closed_until
-            until = until if until.tzinfo else until.replace(tzinfo=UTC)
-            return until.timestamp()
+            return aware(row.closed_until).timestamp()
 
     def _write(self, until: float) -> None:
         assert self.store is not None

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from affluent.service._db import affected, insert_ignoring, later, now, off_loop
 from affluent.store import Store
-from affluent.store.tables import Lease
+from affluent.store.tables import Lease, aware
 
 __all__ = ["LeaseBusy", "Leases", "order_key"]
 
@@ -38,11 +38,15 @@ _HELD_BY = (
     _leases.c.key == bindparam("lease_key"),
     _leases.c.holder == bindparam("lease_holder"),
 )
-_TAKE_OVER = update(_leases).where(
-    _leases.c.key == bindparam("lease_key"),
-    or_(_leases.c.expires_at < bindparam("now"), _leases.c.holder == bindparam("lease_holder")),
+_TAKE_OVER = (
+    update(_leases)
+    .where(
+        _leases.c.key == bindparam("lease_key"),
+        or_(_leases.c.expires_at < bindparam("now"), _leases.c.holder == bindparam("lease_holder")),
+    )
+    .values(holder=bindparam("lease_holder"), expires_at=bindparam("until"))
 )
-_RENEW = update(_leases).where(*_HELD_BY)
+_RENEW = update(_leases).where(*_HELD_BY).values(expires_at=bindparam("until"))
 _RELEASE = delete(_leases).where(*_HELD_BY)
 
 
@@ -63,25 +67,17 @@ class Leases:
 
     def acquire(self, key: str, holder: str, ttl: float) -> bool:
         """Take ``key`` for ``ttl`` seconds unless someone else holds an unexpired lease."""
-        values = {"key": key, "holder": holder, "expires_at": later(ttl)}
+        until = later(ttl)
         try:
             with self.store.transaction() as conn:
-                if affected(conn.execute(self._insert, values)) == 1:
+                new = {"key": key, "holder": holder, "expires_at": until}
+                if affected(conn.execute(self._insert, new)) == 1:
                     return True
         except IntegrityError:  # dialects without ON CONFLICT: the row exists
             pass
         with self.store.transaction() as conn:
-            taken = conn.execute(
-                _TAKE_OVER,
-                {
-                    "lease_key": key,
-                    "lease_holder": holder,
-                    "holder": holder,
-                    "expires_at": values["expires_at"],
-                    "now": now(),
-                },
-            )
-            return affected(taken) == 1
+            held = {"lease_key": key, "lease_holder": holder, "until": until, "now": now()}
+            return affected(conn.execute(_TAKE_OVER, held)) == 1
 
     def renew(self, keys: Sequence[tuple[str, str]], ttl: float) -> int:
         """Extend each ``(key, holder)`` still held; return how many were."""
@@ -89,7 +85,7 @@ class Leases:
         with self.store.transaction() as conn:
             for key, holder in keys:
                 result = conn.execute(
-                    _RENEW, {"lease_key": key, "lease_holder": holder, "expires_at": expires}
+                    _RENEW, {"lease_key": key, "lease_holder": holder, "until": expires}
                 )
                 renewed += affected(result)
         return renewed
@@ -108,8 +104,7 @@ class Leases:
         if row is None:
             return None
         holder, expires = row
-        expires = expires if expires.tzinfo else expires.replace(tzinfo=now().tzinfo)
-        return str(holder) if expires >= now() else None
+        return str(holder) if aware(expires) >= now() else None
 
     @contextlib.asynccontextmanager
     async def hold(

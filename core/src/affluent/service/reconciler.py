@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from affluent import tracing
 from affluent.dr import AsyncDigitalRiver, Event
 from affluent.service._db import now, off_loop
 from affluent.service.inbox import Inbox
 from affluent.store import Store
-from affluent.store.tables import Cursor
+from affluent.store.tables import Cursor, aware
 
 __all__ = ["CURSOR", "ReconcileResult", "reconcile"]
 
@@ -77,7 +77,7 @@ def _created(event: Event) -> datetime | None:
     when = event.created_time
     if when is None:
         return None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
+    return aware(when)
 
 
 async def reconcile(
@@ -103,7 +103,7 @@ async def reconcile(
             else now() - timedelta(seconds=lookback)
         )
     else:
-        start = since if since.tzinfo else since.replace(tzinfo=UTC)
+        start = aware(since)
     with tracing.span("affluent.reconcile", since=start.isoformat()) as span:
         found = [
             event async for event in dr.events.iterate(created_time={"gte": start}, limit=PAGE_SIZE)

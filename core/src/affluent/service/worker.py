@@ -31,7 +31,7 @@ import uuid
 import weakref
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -51,7 +51,7 @@ from affluent.service.inbox import Inbox, Job
 from affluent.service.leases import LeaseBusy, Leases, order_key
 from affluent.service.reconciler import reconcile
 from affluent.store import Order, Store
-from affluent.store.tables import LineChangeRecord, PlatformWrite
+from affluent.store.tables import LineChangeRecord, PlatformWrite, aware
 
 __all__ = ["Worker", "WorkerOptions", "WorkerStats"]
 
@@ -346,9 +346,7 @@ class Worker:
                     PlatformWrite.state == "pending"
                 )
             )
-        times = [
-            t if t.tzinfo else t.replace(tzinfo=UTC) for t in (self.inbox.next_due(), write) if t
-        ]
+        times = [aware(t) for t in (self.inbox.next_due(), write) if t]
         return min(times, default=None)
 
     def _order_of(self, dr_order_id: str) -> tuple[str, str] | None:
@@ -442,8 +440,7 @@ class Worker:
         old = {
             (platform, ref)
             for platform, ref, created in changes
-            if (created if created.tzinfo else created.replace(tzinfo=current.tzinfo)).timestamp()
-            < stale
+            if aware(created).timestamp() < stale
         }
         return [(p, r) for p, r in writes], sorted(old)
 
