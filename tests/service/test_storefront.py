@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from conftest import Service
-from service_support import PLATFORM, STOREFRONT_KEY, cart, source
+from service_support import PLATFORM, STOREFRONT_KEY, base_settings, cart, source
 
-from affluent.service import Leases, order_key
+from affluent.service import Leases, create_app, order_key
+from affluent.serving import serve_in_thread
+from affluent.settings import Settings
 
 AUTH = {"X-API-Key": STOREFRONT_KEY}
 
@@ -113,3 +116,18 @@ async def test_storefront_bodies_are_limited_too(service: Service) -> None:
         headers=AUTH | {"content-type": "application/json"},
     )
     assert response.status_code == 413
+
+
+async def test_without_a_dr_key_the_api_says_which_setting_is_missing(
+    tmp_path: Path, sandbox_url: str
+) -> None:
+    settings = Settings(**base_settings(f"sqlite:///{tmp_path / 'store.sqlite3'}", sandbox_url))
+    settings.dr_api_key = None
+    with serve_in_thread(create_app(settings)) as url:
+        async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+            answer = await client.post(
+                f"/v1/{PLATFORM}/checkouts", json=cart("api-nokey"), headers=AUTH
+            )
+    assert answer.status_code == 503, answer.text
+    assert answer.json()["error"]["type"] == "not_configured"
+    assert "AFFLUENT_DR_API_KEY" in answer.json()["error"]["message"]

@@ -88,16 +88,15 @@ class PendingWrite:
 _ORDER_FIELDS = [f.name for f in fields(StoredOrder) if f.name != "lines"]
 _LINE_FIELDS = [f.name for f in fields(StoredLine)]
 
-_ORDER_BY_REF = select(*(orders.c[name] for name in _ORDER_FIELDS)).where(
-    orders.c.platform == bindparam("platform"), orders.c.order_ref == bindparam("order_ref")
-)
+_IS_REF = (orders.c.platform == bindparam("platform"), orders.c.order_ref == bindparam("order_ref"))
+_ORDER_BY_REF = select(*(orders.c[name] for name in _ORDER_FIELDS)).where(*_IS_REF)
 _ORDER_WITH_LINES = (
     select(
         *(orders.c[name] for name in _ORDER_FIELDS),
         *(lines.c[name].label(f"line_{name}") for name in _LINE_FIELDS),
     )
     .select_from(orders.outerjoin(lines, lines.c.order_id == orders.c.id))
-    .where(orders.c.platform == bindparam("platform"), orders.c.order_ref == bindparam("order_ref"))
+    .where(*_IS_REF)
     .order_by(lines.c.id)
 )
 _LINES_OF = (

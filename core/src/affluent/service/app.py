@@ -49,7 +49,7 @@ from affluent.errors import (
 from affluent.lifecycle import OrderStatus
 from affluent.models import CheckoutSummary, OrderView
 from affluent.service.leases import LeaseBusy, Leases, order_key
-from affluent.service.runtime import Runtime
+from affluent.service.runtime import NotConfigured, Runtime
 from affluent.settings import Settings
 from affluent.store.migrate import migrate
 
@@ -288,6 +288,10 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     @app.exception_handler(LeaseBusy)
     async def busy(_request: Request, exc: Exception) -> JSONResponse:
         return _error(409, "busy", str(exc))
+
+    @app.exception_handler(NotConfigured)
+    async def not_configured(_request: Request, exc: Exception) -> JSONResponse:
+        return _error(503, "not_configured", str(exc))
 
     @app.exception_handler(AdapterError)
     async def adapter(_request: Request, exc: Exception) -> JSONResponse:
