@@ -151,10 +151,8 @@ def test_replay_leaves_a_live_claim_alone(store: Store) -> None:
     assert inbox.replay([job.id]) == 1  # its lease ran out: fair game
 
 
-@pytest.mark.postgres
-def test_processes_starting_together_migrate_once(postgres_server: str, tmp_path: Path) -> None:
-    url = new_pg_database(postgres_server)
-    env = service_env(database_url=url, migrate_on_start=False)
+def _migrate_together(url: str, env: dict[str, str]) -> list[str]:
+    """Three processes run ``migrate`` at the same instant; what each returned, sorted."""
     script = (
         "import sys, time; from affluent.store import Store; from affluent.store.migrate import migrate; "
         "time.sleep(float(sys.argv[1]) - time.time()); print(migrate(Store(sys.argv[2])))"
@@ -171,8 +169,14 @@ def test_processes_starting_together_migrate_once(postgres_server: str, tmp_path
     ]
     results = [p.communicate(timeout=120) for p in procs]
     assert all(p.returncode == 0 for p in procs), [r[1].decode()[-2000:] for r in results]
-    ran = [r[0].decode().strip() for r in results]
-    assert sorted(ran) == ["False", "False", "True"], ran
+    return sorted(r[0].decode().strip() for r in results)
+
+
+@pytest.mark.postgres
+def test_processes_starting_together_migrate_once(postgres_server: str, tmp_path: Path) -> None:
+    url = new_pg_database(postgres_server)
+    ran = _migrate_together(url, service_env(database_url=url, migrate_on_start=False))
+    assert ran == ["False", "False", "True"], ran
     engine = create_engine(url)
     with engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
@@ -184,23 +188,8 @@ def test_processes_starting_together_migrate_once(postgres_server: str, tmp_path
 
 def test_sqlite_processes_starting_together_migrate_once(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'many.sqlite3'}"
-    env = service_env(database_url=url)
-    script = (
-        "import sys, time; from affluent.store import Store; from affluent.store.migrate import migrate; "
-        "time.sleep(float(sys.argv[1]) - time.time()); print(migrate(Store(sys.argv[2])))"
-    )
-    start = f"{time.time() + 3:.3f}"
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-c", script, start, url],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-        for _ in range(3)
-    ]
-    ran = sorted(p.communicate(timeout=120)[0].decode().strip() for p in procs)
-    assert ran == ["False", "False", "True"]
+    ran = _migrate_together(url, service_env(database_url=url))
+    assert ran == ["False", "False", "True"], ran
 
 
 def test_readiness_says_when_the_schema_is_behind(tmp_path: Path) -> None:
