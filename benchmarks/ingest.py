@@ -31,6 +31,7 @@ from starlette.routing import Route
 
 from affluent.dr import sign, verify
 from affluent.dr.errors import SignatureVerificationError
+from affluent.testing.load import blast
 from affluent.testing.postgres import find_bindir, temporary_server
 from benchmarks.report import Figure
 
@@ -92,45 +93,18 @@ def floor_from_env() -> Starlette:
 
 
 async def _send(url: str, bodies: list[bytes]) -> tuple[float, list[float]]:
-    """POST every body from SENDERS keep-alive connections; return (seconds, latencies).
-
-    A bare HTTP/1.1 client on asyncio streams: httpx's pool is itself too slow at 200
-    concurrent connections to load a server on this machine.
-    """
-    host, port = url.removeprefix("http://").split(":")
-    queue: asyncio.Queue[bytes] = asyncio.Queue()
-    for body in bodies:
-        queue.put_nowait(body)
-    latencies: list[float] = []
-
-    async def sender() -> None:
-        reader, writer = await asyncio.open_connection(host, int(port))
-        try:
-            while not queue.empty():
-                body = queue.get_nowait()
-                head = (
-                    f"POST /webhooks/digital-river HTTP/1.1\r\nHost: {host}\r\n"
-                    f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
-                    f"DigitalRiver-Signature: {sign(body, SECRET)}\r\n\r\n"
-                )
-                started = time.perf_counter()
-                writer.write(head.encode() + body)
-                status = (await reader.readline()).split()[1]
-                length = 0
-                while (line := await reader.readline()) not in (b"\r\n", b""):
-                    name, _, value = line.decode().partition(":")
-                    if name.lower() == "content-length":
-                        length = int(value)
-                await reader.readexactly(length)
-                latencies.append(time.perf_counter() - started)
-                if status != b"202":
-                    raise RuntimeError(f"answered {status.decode()}")
-        finally:
-            writer.close()
-
-    started = time.perf_counter()
-    await asyncio.gather(*(sender() for _ in range(SENDERS)))
-    return time.perf_counter() - started, latencies
+    """POST every signed body from SENDERS keep-alive connections; return (seconds, latencies)."""
+    requests = [
+        (body, {"Content-Type": "application/json", "DigitalRiver-Signature": sign(body, SECRET)})
+        for body in bodies
+    ]
+    statuses, latencies, elapsed = await blast(
+        f"{url}/webhooks/digital-river", requests, concurrency=SENDERS
+    )
+    refused = sorted({status for status in statuses if status != 202})
+    if refused:
+        raise RuntimeError(f"answered {refused}")
+    return elapsed, latencies
 
 
 @contextlib.contextmanager
