@@ -229,6 +229,15 @@ PaymentPayload = Annotated[
 # -- the app -----------------------------------------------------------------------------------
 
 
+def _answer_with(status: int, kind: str) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
+    """An exception handler answering ``status`` with the error's message under ``kind``."""
+
+    async def handle(_request: Request, exc: Exception) -> JSONResponse:
+        return _error(status, kind, str(exc))
+
+    return handle
+
+
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
     """The connector service for ``settings`` (default: from ``AFFLUENT_*``)."""
     settings = settings or (runtime.settings if runtime else Settings())
@@ -277,25 +286,15 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         assert isinstance(exc, InvalidInput)
         return _error(422, "invalid_input", exc.message, field=exc.field)
 
-    @app.exception_handler(UnknownOrder)
-    async def unknown(_request: Request, exc: Exception) -> JSONResponse:
-        return _error(404, "unknown_order", str(exc))
-
-    @app.exception_handler(FlowStateError)
-    async def wrong_state(_request: Request, exc: Exception) -> JSONResponse:
-        return _error(409, "order_state", str(exc))
-
-    @app.exception_handler(LeaseBusy)
-    async def busy(_request: Request, exc: Exception) -> JSONResponse:
-        return _error(409, "busy", str(exc))
-
-    @app.exception_handler(NotConfigured)
-    async def not_configured(_request: Request, exc: Exception) -> JSONResponse:
-        return _error(503, "not_configured", str(exc))
-
-    @app.exception_handler(AdapterError)
-    async def adapter(_request: Request, exc: Exception) -> JSONResponse:
-        return _error(400, "adapter", str(exc))
+    plain_errors: dict[type[Exception], tuple[int, str]] = {
+        UnknownOrder: (404, "unknown_order"),
+        FlowStateError: (409, "order_state"),
+        LeaseBusy: (409, "busy"),
+        NotConfigured: (503, "not_configured"),
+        AdapterError: (400, "adapter"),
+    }
+    for error_type, (status, kind) in plain_errors.items():
+        app.add_exception_handler(error_type, _answer_with(status, kind))
 
     @app.exception_handler(DigitalRiverError)
     async def upstream(_request: Request, exc: Exception) -> JSONResponse:
