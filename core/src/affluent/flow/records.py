@@ -110,6 +110,13 @@ _REF_BY_DR_ID = select(orders.c.platform, orders.c.order_ref).where(
 _CUSTOMER_KNOWN = (
     select(orders.c.id).where(orders.c.dr_customer_id == bindparam("customer_id")).limit(1)
 )
+_INSERT_ORDER = insert(orders)
+_INSERT_LINES = insert(lines)
+_DELETE_LINES = delete(lines).where(lines.c.order_id == bindparam("order_id"))
+_INSERT_TRANSITION = insert(transitions)
+_INSERT_HANDLED = insert(handled)
+_INSERT_WRITE = insert(writes)
+_INSERT_CHANGE = insert(changes)
 _UPDATE_ORDER = update(orders).where(orders.c.id == bindparam("order_pk"))
 _UPDATE_LINE = update(lines).where(lines.c.id == bindparam("line_pk"))
 _HANDLED = select(handled.c.key).where(handled.c.key == bindparam("key"))
@@ -189,7 +196,7 @@ def customer_known(conn: Connection, customer_id: str) -> bool:
 def insert_order(conn: Connection, platform: str, order_ref: str, **values: Any) -> StoredOrder:
     """A new order with the given columns set."""
     columns = {"platform": platform, "order_ref": order_ref, **values}
-    key = conn.execute(insert(orders), columns).inserted_primary_key
+    key = conn.execute(_INSERT_ORDER, columns).inserted_primary_key
     assert key is not None
     blank: dict[str, Any] = dict.fromkeys(_ORDER_FIELDS) | {"submit_attempted": False}
     return StoredOrder(**(blank | columns | {"id": int(key[0])}))
@@ -204,9 +211,9 @@ def update_order(conn: Connection, order: StoredOrder, **values: Any) -> None:
 
 def replace_lines(conn: Connection, order: StoredOrder, new: list[dict[str, Any]]) -> None:
     """Replace the order's lines (a changed cart); ``order.lines`` is left as it was."""
-    conn.execute(delete(lines).where(lines.c.order_id == order.id))
+    conn.execute(_DELETE_LINES, {"order_id": order.id})
     if new:
-        conn.execute(insert(lines), [{"order_id": order.id, **values} for values in new])
+        conn.execute(_INSERT_LINES, [{"order_id": order.id, **values} for values in new])
 
 
 def update_lines(conn: Connection, changed: list[StoredLine], *names: str) -> None:
@@ -230,7 +237,7 @@ def add_transition(
     cause: str,
 ) -> None:
     conn.execute(
-        insert(transitions),
+        _INSERT_TRANSITION,
         {"order_id": order.id, "old": old, "new": new, "dr_state": dr_state, "cause": cause},
     )
 
@@ -246,7 +253,7 @@ def mark_handled(
     conn: Connection, key: str, order_id: int | None, event_type: str, outcome: str
 ) -> None:
     conn.execute(
-        insert(handled), {"key": key, "order_id": order_id, "type": event_type, "outcome": outcome}
+        _INSERT_HANDLED, {"key": key, "order_id": order_id, "type": event_type, "outcome": outcome}
     )
 
 
@@ -257,7 +264,7 @@ def enqueue_write(conn: Connection, order: StoredOrder, change: PlatformUpdate |
     """Store a platform write in the caller's transaction."""
     if change is not None:
         conn.execute(
-            insert(writes),
+            _INSERT_WRITE,
             {
                 "order_id": order.id,
                 "platform": order.platform,
@@ -302,7 +309,7 @@ def find_change(conn: Connection, order_id: int, change_ref: str) -> Any | None:
 def add_change(conn: Connection, order_id: int, change_ref: str, request: dict[str, Any]) -> int:
     """Record a change as ``sending``; return its id."""
     result = conn.execute(
-        insert(changes),
+        _INSERT_CHANGE,
         {
             "order_id": order_id,
             "change_ref": change_ref,
