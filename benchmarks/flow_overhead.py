@@ -6,21 +6,30 @@ checkout, source, payment applied, order (accepted), the ``order.accepted`` even
 fulfillments. The floor sends the same requests: the same bodies byte for byte (checked on the
 first order) and the same headers. Rounds alternate which side goes first; each side's figure
 is the median of its rounds, because the shared machines here are noisy.
+
+Each round also clocks the time spent inside the sandbox (on both sides: the same requests, so
+about the same work) and inside affluent's store transactions, so the table says where the
+difference goes: the second row is figure 1 less the store, what affluent adds on top of the
+network and the database.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import statistics
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import Connection
 
 from affluent.demo import SKUS
 from affluent.dr import AsyncDigitalRiver
@@ -37,18 +46,59 @@ KEY = "sk_test_benchmark"
 BASE = "http://sandbox.invalid"
 
 
+@dataclass
+class Round:
+    """Seconds one side took for its orders, and how much of that was inside the sandbox and
+    inside affluent's store transactions (zero for the floor)."""
+
+    elapsed: float = 0.0
+    sandbox: float = 0.0
+    store: float = 0.0
+
+
+class _TimedTransport(InProcessTransport):
+    def __init__(self, app: Any, clock: Round) -> None:
+        super().__init__(app)
+        self._clock = clock
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        started = time.perf_counter()
+        try:
+            return await super().handle_async_request(request)
+        finally:
+            self._clock.sandbox += time.perf_counter() - started
+
+
+class _TimedStore(Store):
+    def __init__(self, url: str, clock: Round) -> None:
+        super().__init__(url)
+        self._clock = clock
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        started = time.perf_counter()
+        try:
+            with super().transaction() as connection:
+                yield connection
+        finally:
+            self._clock.store += time.perf_counter() - started
+
+
 async def _sandbox(
-    record: list[tuple[str, str, bytes]] | None = None,
+    clock: Round, record: list[tuple[str, str, bytes]] | None = None
 ) -> tuple[Any, httpx.AsyncClient]:
     app = create_app(SandboxConfig(rate_limit=None, resolve_delay=None))
     await app.state.sandbox.start()
     http = httpx.AsyncClient(
-        transport=InProcessTransport(app), base_url=BASE, headers={"Authorization": f"Bearer {KEY}"}
+        transport=_TimedTransport(app, clock),
+        base_url=BASE,
+        headers={"Authorization": f"Bearer {KEY}"},
     )
     for sku, name in SKUS.items():
         (
             await http.post("/skus", json={"id": sku, "name": name, "physical": True})
         ).raise_for_status()
+    clock.sandbox = 0.0  # the SKUs are set-up, not the flow
     if record is not None:
 
         async def remember(request: httpx.Request) -> None:
@@ -73,14 +123,16 @@ def _cart(ref: str) -> dict[str, Any]:
 
 async def affluent_orders(
     count: int, *, record: list[tuple[str, str, bytes]] | None = None
-) -> float:
-    app, http = await _sandbox(record)
+) -> Round:
+    clock = Round()
+    app, http = await _sandbox(clock, record)
     with tempfile.TemporaryDirectory() as folder:
-        store = Store(f"sqlite:///{Path(folder) / 'bench.sqlite3'}")
+        store = _TimedStore(f"sqlite:///{Path(folder) / 'bench.sqlite3'}", clock)
         store.upgrade()
         dr = AsyncDigitalRiver(api_key=KEY, base_url=BASE, http_client=http)
         flow = Flow(dr=dr, store=store, adapters=Adapters.from_plugins({"mem": DictPlatform()}))
         emulator = app.state.sandbox
+        clock.store = 0.0
         started = time.perf_counter()
         for number in range(count):
             ref = f"o-{number}"
@@ -102,11 +154,11 @@ async def affluent_orders(
                     "lines": [{"id": "L1", "shipped": 1}, {"id": "L2", "cancelled": 1}],
                 },
             )
-        elapsed = time.perf_counter() - started
+        clock.elapsed = time.perf_counter() - started
         store.dispose()
     await http.aclose()
     await emulator.aclose()
-    return elapsed
+    return clock
 
 
 SHIP_FROM = {
@@ -119,9 +171,10 @@ SHIP_FROM = {
 CONTACT = {"address": ADDRESS, "name": "Ada Lovelace", "email": "ada@example.com"}
 
 
-async def raw_orders(count: int, *, record: list[tuple[str, str, bytes]] | None = None) -> float:
+async def raw_orders(count: int, *, record: list[tuple[str, str, bytes]] | None = None) -> Round:
     """The floor: the requests affluent makes for ``count`` orders, written out with httpx."""
-    app, http = await _sandbox()
+    clock = Round()
+    app, http = await _sandbox(clock)
     emulator = app.state.sandbox
     headers = {"DigitalRiver-Version": "2021-12-13", "Accept": "application/json"}
 
@@ -199,10 +252,10 @@ async def raw_orders(count: int, *, record: list[tuple[str, str, bytes]] | None 
                 "metadata": {"affluentChangeRef": "s2"},
             },
         )
-    elapsed = time.perf_counter() - started
+    clock.elapsed = time.perf_counter() - started
     await http.aclose()
     await emulator.aclose()
-    return elapsed
+    return clock
 
 
 def _shape(requests: list[tuple[str, str, bytes]]) -> list[tuple[str, str, bytes]]:
@@ -227,22 +280,48 @@ async def check_same_requests() -> None:
         raise AssertionError(f"the floor no longer makes affluent's requests: {diff[:2]}")
 
 
+def _ms(rounds: list[Round], per_round: int, part: Any) -> float:
+    """The median over rounds of one part of a round, in ms per order."""
+    return statistics.median(part(r) for r in rounds) / per_round * 1000
+
+
 def run(count: int, rounds: int = 5) -> list[Figure]:
     asyncio.run(check_same_requests())
     asyncio.run(affluent_orders(5))  # warm up imports and caches on both sides
     asyncio.run(raw_orders(5))
     per_round = max(count // rounds, 1)
-    ours, floor = [], []
+    ours: list[Round] = []
+    floor: list[Round] = []
     for number in range(rounds):
         sides = [(affluent_orders, ours), (raw_orders, floor)]
         for side, results in sides if number % 2 == 0 else sides[::-1]:
-            results.append(asyncio.run(side(per_round)) / per_round * 1000)
+            results.append(asyncio.run(side(per_round)))
+
+    def both(part: Any) -> tuple[float, float]:
+        return _ms(ours, per_round, part), _ms(floor, per_round, part)
+
+    store = _ms(ours, per_round, lambda r: r.store)
     return [
         Figure(
             f"flow overhead, {per_round * rounds} orders",
             "ms/order",
-            statistics.median(ours),
-            statistics.median(floor),
-            f"median of {rounds} alternating rounds; target ratio ≤ 1.2",
-        )
+            *both(lambda r: r.elapsed),
+            f"median of {rounds} alternating rounds; target ratio ≤ 1.2; of it, affluent's"
+            f" store transactions {store:.1f} ms",
+        ),
+        Figure(
+            "flow overhead less affluent's store transactions",
+            "ms/order",
+            _ms(ours, per_round, lambda r: r.elapsed - r.store),
+            _ms(floor, per_round, lambda r: r.elapsed),
+            "what affluent adds on top of the network and the database",
+        ),
+        Figure(
+            "flow time outside the sandbox",
+            "ms/order",
+            *both(lambda r: r.elapsed - r.sandbox),
+            "the client side alone; the sandbox's own time is "
+            + " / ".join(f"{v:.1f}" for v in both(lambda r: r.sandbox))
+            + " ms",
+        ),
     ]

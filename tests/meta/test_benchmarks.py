@@ -21,6 +21,19 @@ async def test_flow_floor_sends_the_requests_affluent_sends() -> None:
     await flow_overhead.check_same_requests()
 
 
+async def test_flow_clocks_see_the_sandbox_and_the_store() -> None:
+    """The breakdown rows are only true while the clocks wrap what the flow really uses."""
+    from benchmarks import flow_overhead
+
+    ours = await flow_overhead.affluent_orders(2)
+    floor = await flow_overhead.raw_orders(2)
+
+    assert 0 < ours.sandbox < ours.elapsed
+    assert 0 < ours.store < ours.elapsed - ours.sandbox
+    assert 0 < floor.sandbox < floor.elapsed
+    assert floor.store == 0
+
+
 def test_memory_run_works_off_every_event_in_a_worker_process() -> None:
     from benchmarks import memory
 
