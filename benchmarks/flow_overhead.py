@@ -10,7 +10,8 @@ is the median of its rounds, because the shared machines here are noisy.
 Each round also clocks the time spent inside the sandbox (on both sides: the same requests, so
 about the same work) and inside affluent's store transactions, so the table says where the
 difference goes: the second row is figure 1 less the store, what affluent adds on top of the
-network and the database.
+network and the database. A last set of rounds runs the same flow with the sandbox in its own
+process under uvicorn on loopback, where each DR call costs an HTTP round trip.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import statistics
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,7 @@ from affluent.sandbox.faults import InProcessTransport
 from affluent.store import Store
 from affluent.testing.memory import DictPlatform
 from affluent.testing.sources import ADDRESS, browser_source, source_request
+from benchmarks.process import server_process
 from benchmarks.report import Figure
 
 KEY = "sk_test_benchmark"
@@ -84,28 +86,45 @@ class _TimedStore(Store):
             self._clock.store += time.perf_counter() - started
 
 
+def sandbox_app() -> Any:
+    """The sandbox both sides talk to (uvicorn factory for the loopback rounds)."""
+    return create_app(SandboxConfig(rate_limit=None, resolve_delay=None))
+
+
+@contextlib.asynccontextmanager
 async def _sandbox(
-    clock: Round, record: list[tuple[str, str, bytes]] | None = None
-) -> tuple[Any, httpx.AsyncClient]:
-    app = create_app(SandboxConfig(rate_limit=None, resolve_delay=None))
-    await app.state.sandbox.start()
-    http = httpx.AsyncClient(
-        transport=_TimedTransport(app, clock),
-        base_url=BASE,
-        headers={"Authorization": f"Bearer {KEY}"},
-    )
-    for sku, name in SKUS.items():
-        (
-            await http.post("/skus", json={"id": sku, "name": name, "physical": True})
-        ).raise_for_status()
-    clock.sandbox = 0.0  # the SKUs are set-up, not the flow
-    if record is not None:
+    clock: Round, record: list[tuple[str, str, bytes]] | None = None, *, loopback: bool = False
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of a fresh sandbox with the demo SKUs: in process, or under uvicorn in its own
+    process on loopback (its time is then not clocked)."""
+    async with contextlib.AsyncExitStack() as stack:
+        if loopback:
+            factory = f"{__name__}:sandbox_app"
+            args = ["uvicorn", "--factory", factory, "--no-access-log", "--log-level", "warning"]
+            url = stack.enter_context(server_process(args, ready="/_sandbox"))
+            transport: httpx.AsyncBaseTransport = httpx.AsyncHTTPTransport()
+        else:
+            app = sandbox_app()
+            await app.state.sandbox.start()
+            stack.push_async_callback(app.state.sandbox.aclose)
+            url, transport = BASE, _TimedTransport(app, clock)
+        http = await stack.enter_async_context(
+            httpx.AsyncClient(
+                transport=transport, base_url=url, headers={"Authorization": f"Bearer {KEY}"}
+            )
+        )
+        for sku, name in SKUS.items():
+            (
+                await http.post("/skus", json={"id": sku, "name": name, "physical": True})
+            ).raise_for_status()
+        clock.sandbox = 0.0  # the SKUs are set-up, not the flow
+        if record is not None:
 
-        async def remember(request: httpx.Request) -> None:
-            record.append((request.method, request.url.raw_path.decode(), request.content))
+            async def remember(request: httpx.Request) -> None:
+                record.append((request.method, request.url.raw_path.decode(), request.content))
 
-        http.event_hooks["request"].append(remember)
-    return app, http
+            http.event_hooks["request"].append(remember)
+        yield http
 
 
 def _cart(ref: str) -> dict[str, Any]:
@@ -122,16 +141,19 @@ def _cart(ref: str) -> dict[str, Any]:
 
 
 async def affluent_orders(
-    count: int, *, record: list[tuple[str, str, bytes]] | None = None
+    count: int, *, record: list[tuple[str, str, bytes]] | None = None, loopback: bool = False
 ) -> Round:
     clock = Round()
-    app, http = await _sandbox(clock, record)
+    async with _sandbox(clock, record, loopback=loopback) as http:
+        return await _affluent_orders(http, count, clock)
+
+
+async def _affluent_orders(http: httpx.AsyncClient, count: int, clock: Round) -> Round:
     with tempfile.TemporaryDirectory() as folder:
         store = _TimedStore(f"sqlite:///{Path(folder) / 'bench.sqlite3'}", clock)
         store.upgrade()
-        dr = AsyncDigitalRiver(api_key=KEY, base_url=BASE, http_client=http)
+        dr = AsyncDigitalRiver(api_key=KEY, base_url=str(http.base_url), http_client=http)
         flow = Flow(dr=dr, store=store, adapters=Adapters.from_plugins({"mem": DictPlatform()}))
-        emulator = app.state.sandbox
         clock.store = 0.0
         started = time.perf_counter()
         for number in range(count):
@@ -156,8 +178,6 @@ async def affluent_orders(
             )
         clock.elapsed = time.perf_counter() - started
         store.dispose()
-    await http.aclose()
-    await emulator.aclose()
     return clock
 
 
@@ -171,11 +191,21 @@ SHIP_FROM = {
 CONTACT = {"address": ADDRESS, "name": "Ada Lovelace", "email": "ada@example.com"}
 
 
-async def raw_orders(count: int, *, record: list[tuple[str, str, bytes]] | None = None) -> Round:
+async def raw_orders(
+    count: int, *, record: list[tuple[str, str, bytes]] | None = None, loopback: bool = False
+) -> Round:
     """The floor: the requests affluent makes for ``count`` orders, written out with httpx."""
     clock = Round()
-    app, http = await _sandbox(clock)
-    emulator = app.state.sandbox
+    async with _sandbox(clock, loopback=loopback) as http:
+        return await _raw_orders(http, count, clock, record)
+
+
+async def _raw_orders(
+    http: httpx.AsyncClient,
+    count: int,
+    clock: Round,
+    record: list[tuple[str, str, bytes]] | None,
+) -> Round:
     headers = {"DigitalRiver-Version": "2021-12-13", "Accept": "application/json"}
 
     async def call(method: str, path: str, body: dict[str, Any] | None = None) -> Any:
@@ -253,8 +283,6 @@ async def raw_orders(count: int, *, record: list[tuple[str, str, bytes]] | None 
             },
         )
     clock.elapsed = time.perf_counter() - started
-    await http.aclose()
-    await emulator.aclose()
     return clock
 
 
@@ -285,17 +313,24 @@ def _ms(rounds: list[Round], per_round: int, part: Any) -> float:
     return statistics.median(part(r) for r in rounds) / per_round * 1000
 
 
-def run(count: int, rounds: int = 5) -> list[Figure]:
-    asyncio.run(check_same_requests())
-    asyncio.run(affluent_orders(5))  # warm up imports and caches on both sides
-    asyncio.run(raw_orders(5))
-    per_round = max(count // rounds, 1)
+def _rounds(rounds: int, per_round: int, *, loopback: bool) -> tuple[list[Round], list[Round]]:
+    """``rounds`` rounds of each side, alternating which goes first."""
     ours: list[Round] = []
     floor: list[Round] = []
     for number in range(rounds):
         sides = [(affluent_orders, ours), (raw_orders, floor)]
         for side, results in sides if number % 2 == 0 else sides[::-1]:
-            results.append(asyncio.run(side(per_round)))
+            results.append(asyncio.run(side(per_round, loopback=loopback)))
+    return ours, floor
+
+
+def run(count: int, rounds: int = 5) -> list[Figure]:
+    asyncio.run(check_same_requests())
+    asyncio.run(affluent_orders(5))  # warm up imports and caches on both sides
+    asyncio.run(raw_orders(5))
+    per_round = max(count // rounds, 1)
+    ours, floor = _rounds(rounds, per_round, loopback=False)
+    far, far_floor = _rounds(rounds, per_round, loopback=True)
 
     def both(part: Any) -> tuple[float, float]:
         return _ms(ours, per_round, part), _ms(floor, per_round, part)
@@ -323,5 +358,12 @@ def run(count: int, rounds: int = 5) -> list[Figure]:
             "the client side alone; the sandbox's own time is "
             + " / ".join(f"{v:.1f}" for v in both(lambda r: r.sandbox))
             + " ms",
+        ),
+        Figure(
+            "flow overhead, sandbox over loopback",
+            "ms/order",
+            _ms(far, per_round, lambda r: r.elapsed),
+            _ms(far_floor, per_round, lambda r: r.elapsed),
+            "the same flow with the sandbox under uvicorn in its own process on 127.0.0.1",
         ),
     ]

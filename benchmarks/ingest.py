@@ -12,17 +12,12 @@ import asyncio
 import contextlib
 import json
 import os
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 from sqlalchemy import Column, MetaData, String, Table, Text, create_engine, insert, make_url, text
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -33,6 +28,7 @@ from affluent.dr import sign, verify
 from affluent.dr.errors import SignatureVerificationError
 from affluent.testing.load import blast
 from affluent.testing.postgres import find_bindir, temporary_server
+from benchmarks.process import server_process
 from benchmarks.report import Figure
 
 SECRET = "whsec_benchmark_0123456789"
@@ -125,41 +121,10 @@ def _databases(backend: str, folder: Path) -> Iterator[tuple[str, str]]:
         )
 
 
-@contextlib.contextmanager
-def _server(args: list[str], env: dict[str, str]) -> Iterator[str]:
-    """A server in its own process (as in production), on a free loopback port."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    root = Path(__file__).parents[1]
-    full_env = {**os.environ, **env, "PYTHONPATH": str(root)}
-    process = subprocess.Popen(
-        [sys.executable, "-m", *args, "--host", "127.0.0.1", "--port", str(port)],
-        env=full_env,
-        cwd=root,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError(f"server {args} did not start")
-            time.sleep(0.1)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
-
-
 def _measure(
     args: list[str], env: dict[str, str], bodies: list[bytes]
 ) -> tuple[float, float, float]:
-    with _server(args, env) as url:
+    with server_process(args, env) as url:
         asyncio.run(_send(url, [_event(-1 - n) for n in range(50)]))  # warm up
         elapsed, latencies = asyncio.run(_send(url, bodies))
     latencies.sort()

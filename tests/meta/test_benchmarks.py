@@ -34,6 +34,17 @@ async def test_flow_clocks_see_the_sandbox_and_the_store() -> None:
     assert floor.store == 0
 
 
+async def test_flow_loopback_rounds_reach_a_sandbox_in_another_process() -> None:
+    from benchmarks import flow_overhead
+
+    ours = await flow_overhead.affluent_orders(1, loopback=True)
+    floor = await flow_overhead.raw_orders(1, loopback=True)
+
+    assert ours.sandbox == floor.sandbox == 0  # no in-process transport was used
+    assert 0 < ours.store < ours.elapsed
+    assert floor.elapsed > 0
+
+
 def test_memory_run_works_off_every_event_in_a_worker_process() -> None:
     from benchmarks import memory
 
