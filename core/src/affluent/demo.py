@@ -244,16 +244,14 @@ async def _wait_for(check: Callable[[], bool], limit: float = 15.0) -> None:
         await asyncio.sleep(0.025)
 
 
-async def _source(env: DemoEnv, checkout_id: str, payment: Payment, customer: str | None) -> str:
+async def _source(env: DemoEnv, checkout_id: str, payment: Payment) -> str:
     """Create the payment source Drop-in would have created in the shopper's browser."""
-    checkout = await env.dr.checkouts.get(checkout_id)
     return await browser_source(
         env.dr,
         checkout_id,
         kind="wire" if payment in ("wire", "wire_fails") else "card",
         number=DECLINED if payment == "declined_card" else VISA,
         last_name="SourceFailWithDelay" if payment == "wire_fails" else "Lovelace",
-        email=checkout.email,
     )
 
 
@@ -280,7 +278,7 @@ async def run_scenario(env: DemoEnv, adapter: str, scenario: Scenario, index: in
         await flow.begin_checkout(adapter, fake.checkout_payload(cart))
         checkout_id = flow.order(adapter, ref).dr_checkout_id
         assert checkout_id is not None
-        source = await _source(env, checkout_id, scenario.payment, customer)
+        source = await _source(env, checkout_id, scenario.payment)
         await flow.hand_off_payment(adapter, fake.payment_payload(ref, source, scenario.save))
         result = await flow.submit(adapter, ref)
         if scenario.resolve and result.dr_order_id:

@@ -56,12 +56,16 @@ async def browser_source(
     kind: Literal["card", "wire"] = "card",
     number: str = VISA,
     last_name: str = "Lovelace",
-    email: str | None = "ada@example.com",
 ) -> str:
-    """Create a source for the checkout's payment session, as the browser would; its id."""
+    """Create a source for the checkout's payment session, as the browser would; its id.
+
+    The owner's email is the checkout's, as Drop-in fills it in.
+    """
     checkout = await dr.checkouts.get(checkout_id)
     session = checkout.payment.session if checkout.payment else None
     if session is None:
         raise ValueError(f"checkout {checkout_id} has no payment session")
-    body = source_request(session.id, kind=kind, number=number, last_name=last_name, email=email)
+    body = source_request(
+        session.id, kind=kind, number=number, last_name=last_name, email=checkout.email
+    )
     return str((await dr.sources.create(body)).id)
