@@ -275,12 +275,14 @@ class Flow:
                 raise FlowStateError(
                     f"order {cart.order_ref!r} was already submitted; its cart cannot change"
                 )
-            known = registered and records.customer_known(conn, str(shopper.customer_id))
+            known = (
+                registered and not reuse and records.customer_known(conn, str(shopper.customer_id))
+            )
         if reuse and old_checkout:
             checkout = await self.dr.checkouts.get(old_checkout)
             return translate.summarize(cart.order_ref, checkout, final=False)
         customer_id = str(shopper.customer_id) if registered else None
-        if registered and not known:  # a customer one of our orders uses exists at DR already
+        if registered and not known:  # none of our orders uses this customer yet: create it
             with contextlib.suppress(ConflictError):  # it exists at DR already: reuse it
                 await self.dr.customers.create(translate.customer_request(shopper, cart))
         checkout = await self.dr.checkouts.create(
