@@ -92,7 +92,7 @@ def sandbox_app() -> Any:
 
 
 @contextlib.asynccontextmanager
-async def _sandbox(
+async def sandbox_client(
     clock: Round, record: list[tuple[str, str, bytes]] | None = None, *, loopback: bool = False
 ) -> AsyncIterator[httpx.AsyncClient]:
     """A client of a fresh sandbox with the demo SKUs: in process, or under uvicorn in its own
@@ -144,7 +144,7 @@ async def affluent_orders(
     count: int, *, record: list[tuple[str, str, bytes]] | None = None, loopback: bool = False
 ) -> Round:
     clock = Round()
-    async with _sandbox(clock, record, loopback=loopback) as http:
+    async with sandbox_client(clock, record, loopback=loopback) as http:
         return await _affluent_orders(http, count, clock)
 
 
@@ -196,7 +196,7 @@ async def raw_orders(
 ) -> Round:
     """The floor: the requests affluent makes for ``count`` orders, written out with httpx."""
     clock = Round()
-    async with _sandbox(clock, loopback=loopback) as http:
+    async with sandbox_client(clock, loopback=loopback) as http:
         return await _raw_orders(http, count, clock, record)
 
 

@@ -1,7 +1,8 @@
 """The sandbox itself: a checkout → source → order → fulfill loop, in process vs over loopback.
 
-Requests per second through ``InProcessTransport`` (no sockets) and through uvicorn on
-127.0.0.1, side by side; the difference is what HTTP over loopback costs.
+Requests per second through ``InProcessTransport`` (no sockets) and through uvicorn in its own
+process on 127.0.0.1 (the sandboxes of figure 1), side by side; the difference is what HTTP over
+loopback costs.
 """
 
 from __future__ import annotations
@@ -12,21 +13,19 @@ from typing import Any
 
 import httpx
 
-from affluent.sandbox import SandboxConfig, create_app
-from affluent.sandbox.faults import InProcessTransport
-from affluent.serving import serve_in_thread
 from affluent.testing.sources import ADDRESS, source_request
-from benchmarks.flow_overhead import KEY
+from benchmarks.flow_overhead import Round, sandbox_client
 from benchmarks.report import Figure
 
 CALLS_PER_LOOP = 5
 
 
-async def _loop(http: httpx.AsyncClient, count: int) -> float:
-    (
-        await http.post("/skus", json={"id": "sku-1", "name": "Widget", "physical": True})
-    ).raise_for_status()
+async def _loop(count: int, *, loopback: bool) -> float:
+    async with sandbox_client(Round(), loopback=loopback) as http:
+        return await _orders(http, count)
 
+
+async def _orders(http: httpx.AsyncClient, count: int) -> float:
     async def post(path: str, body: dict[str, Any]) -> dict[str, Any]:
         response = await http.post(path, json=body)
         response.raise_for_status()
@@ -43,7 +42,7 @@ async def _loop(http: httpx.AsyncClient, count: int) -> float:
                 "billTo": {"name": "Ada", "address": ADDRESS},
                 "shipFrom": {"address": ADDRESS},
                 "shippingChoice": {"amount": 4.0},
-                "items": [{"skuId": "sku-1", "quantity": 1, "price": 15.0}],
+                "items": [{"skuId": "sku-widget-blue", "quantity": 1, "price": 15.0}],
             },
         )
         source = await post(
@@ -59,32 +58,10 @@ async def _loop(http: httpx.AsyncClient, count: int) -> float:
     return time.perf_counter() - started
 
 
-async def _in_process(count: int) -> float:
-    app = create_app(SandboxConfig(rate_limit=None, resolve_delay=None))
-    await app.state.sandbox.start()
-    async with httpx.AsyncClient(
-        transport=InProcessTransport(app),
-        base_url="http://sandbox.invalid",
-        headers={"Authorization": f"Bearer {KEY}"},
-    ) as http:
-        elapsed = await _loop(http, count)
-    await app.state.sandbox.aclose()
-    return elapsed
-
-
-async def _loopback(count: int) -> float:
-    app = create_app(SandboxConfig(rate_limit=None, resolve_delay=None))
-    with serve_in_thread(app) as url:
-        async with httpx.AsyncClient(
-            base_url=url, headers={"Authorization": f"Bearer {KEY}"}
-        ) as http:
-            return await _loop(http, count)
-
-
 def run(count: int) -> list[Figure]:
     calls = count * CALLS_PER_LOOP
-    in_process = calls / asyncio.run(_in_process(count))
-    loopback = calls / asyncio.run(_loopback(count))
+    in_process = calls / asyncio.run(_loop(count, loopback=False))
+    loopback = calls / asyncio.run(_loop(count, loopback=True))
     return [
         Figure(
             f"sandbox loop, {count} orders",
