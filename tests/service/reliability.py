@@ -31,9 +31,6 @@ from sqlalchemy import func, select
 from affluent.service import Inbox, Runtime
 from affluent.settings import Settings
 from affluent.store.tables import InboxEvent
-from affluent.testing.load import blast
-
-__all__ = ["Deployment", "blast", "deployment_settings", "figures"]
 
 
 def deployment_settings(db: str, sandbox_url: str, writes_url: str, **extra: Any) -> dict[str, Any]:

@@ -33,7 +33,7 @@ from affluent.hookspecs import hookimpl
 from affluent.models import PlatformEvent, PlatformUpdate
 from affluent.sandbox import DEFAULT_WEBHOOK_SECRET
 from affluent.testing.memory import DictPlatform
-from affluent.testing.sources import VISA, browser_source
+from affluent.testing.sources import browser_source
 
 HERE = Path(__file__).parent
 TESTS = HERE.parent
@@ -197,12 +197,6 @@ def cart(ref: str, *, email: str = "ada@example.com", qty: int = 3) -> dict[str,
     }
 
 
-async def source(
-    dr: AsyncDigitalRiver, checkout_id: str, number: str = VISA, last_name: str = "Lovelace"
-) -> str:
-    return await browser_source(dr, checkout_id, number=number, last_name=last_name)
-
-
 async def submitted(
     flow: Flow,
     dr: AsyncDigitalRiver,
@@ -214,7 +208,7 @@ async def submitted(
 ) -> str:
     """Check out, pay and submit ``ref``; return the DR order id."""
     summary = await flow.begin_checkout(PLATFORM, cart(ref, email=email, qty=qty))
-    src = await source(dr, summary.checkout_id, last_name=last_name)
+    src = await browser_source(dr, summary.checkout_id, last_name=last_name)
     await flow.hand_off_payment(PLATFORM, {"ref": ref, "source": src})
     result = await flow.submit(PLATFORM, ref)
     assert result.dr_order_id, result

@@ -9,11 +9,12 @@ import time
 from typing import Any
 
 import pytest
-from reliability import Deployment, blast
+from reliability import Deployment
 from service_support import PLATFORM, ship, submitted
 from sqlalchemy import select
 
 from affluent.store import LineChangeRecord, LineItem
+from affluent.testing.load import blast
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.timeout(300)]
 

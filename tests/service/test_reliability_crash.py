@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from reliability import Deployment, blast, deployment_settings
+from reliability import Deployment, deployment_settings
 from service_support import PLATFORM, WriteLog, ship, submitted
 from sqlalchemy import select
 
@@ -19,6 +19,7 @@ from affluent.sandbox.faults import FaultRule
 from affluent.serving import serve_in_thread
 from affluent.store import LineChangeRecord
 from affluent.store.tables import InboxEvent
+from affluent.testing.load import blast
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 

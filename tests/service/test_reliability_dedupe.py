@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from reliability import Deployment, blast, figures
+from reliability import Deployment, figures
 from service_support import PLATFORM, percentile, resolve, signed, submitted
 from sqlalchemy import select
 
 from affluent.lifecycle import OrderStatus
 from affluent.sandbox import DEFAULT_WEBHOOK_SECRET
 from affluent.store import PlatformWrite, Transition
+from affluent.testing.load import blast
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.timeout(300)]
 

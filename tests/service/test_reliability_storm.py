@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from conftest import Service
-from reliability import Deployment, blast, deployment_settings
+from reliability import Deployment, deployment_settings
 from service_support import PLATFORM, WriteLog, free_port, service_env, ship, submitted
 from sqlalchemy import select
 
@@ -23,6 +23,7 @@ from affluent.dr import sign
 from affluent.sandbox import DEFAULT_WEBHOOK_SECRET
 from affluent.sandbox.faults import FaultRule
 from affluent.store.tables import InboxEvent
+from affluent.testing.load import blast
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 

@@ -8,11 +8,12 @@ from typing import Any
 import httpx
 import pytest
 from conftest import Service
-from service_support import PLATFORM, STOREFRONT_KEY, base_settings, cart, source
+from service_support import PLATFORM, STOREFRONT_KEY, base_settings, cart
 
 from affluent.service import Leases, create_app, order_key
 from affluent.serving import serve_in_thread
 from affluent.settings import Settings
+from affluent.testing.sources import browser_source
 
 AUTH = {"X-API-Key": STOREFRONT_KEY}
 
@@ -29,7 +30,7 @@ async def test_checkout_payment_submit_and_status(service: Service) -> None:
     assert checkout.status_code == 200, checkout.text
     summary = checkout.json()
     assert summary["order_ref"] == "api-1" and float(summary["total_tax"]) > 0
-    src = await source(service.runtime.dr, summary["checkout_id"])
+    src = await browser_source(service.runtime.dr, summary["checkout_id"])
     bearer = {"Authorization": f"Bearer {STOREFRONT_KEY}"}
     paid = await call(
         service,

@@ -21,17 +21,12 @@ from affluent.models import DemoCart, PlatformEventKind
 from affluent.plugins import Adapters
 from affluent.serving import serve_in_thread
 from affluent.store import Store
-from affluent.testing.sources import DECLINED, VISA, browser_source
+from affluent.testing.sources import DECLINED, browser_source
 from affluent_generic_rest.plugin import GenericRestAdapter
 from affluent_generic_rest.testing import GenericRestFake, example_fakes
 
 K = PlatformEventKind
 S = OrderStatus
-
-
-async def make_source(dr: AsyncDigitalRiver, checkout_id: str, number: str = VISA) -> str:
-    """The source Drop-in would create in the shopper's browser."""
-    return await browser_source(dr, checkout_id, number=number)
 
 
 async def pump(flow: Flow, dr: AsyncDigitalRiver) -> list[str]:
@@ -114,7 +109,7 @@ async def test_full_flow_checkout_review_partial_shipment_and_cancel(
     [tax_write] = fake.checkout_writes(ref)
 
     # payment hand-off (22-29), saving the card to the customer
-    source = await make_source(dr, summary.checkout_id)
+    source = await browser_source(dr, summary.checkout_id)
     final = await deliver(K.payment, fake.payment_payload(ref, source, True))
     assert final.final is True
     assert len(fake.checkout_writes(ref)) == 2
@@ -162,7 +157,7 @@ async def test_declined_payment_is_written_as_payment_failed(
 ) -> None:
     ref = f"{fake.key}-decline"
     summary = await flow.begin_checkout("generic_rest", fake.checkout_payload(demo_cart(ref)))
-    source = await make_source(dr, summary.checkout_id, DECLINED)
+    source = await browser_source(dr, summary.checkout_id, number=DECLINED)
     await flow.hand_off_payment("generic_rest", fake.payment_payload(ref, source, False))
     result = await flow.submit("generic_rest", ref)
     assert result.status is S.payment_failed and result.dr_order_id is None
@@ -203,7 +198,7 @@ async def test_both_example_platforms_side_by_side_in_one_flow(
                 assert adapters.hooks(name).platform_fake().key == name  # type: ignore[union-attr]
                 ref = f"{name}-guest"
                 summary = await flow.begin_checkout(name, fake.checkout_payload(demo_cart(ref)))
-                source = await make_source(dr, summary.checkout_id)
+                source = await browser_source(dr, summary.checkout_id)
                 await flow.hand_off_payment(name, fake.payment_payload(ref, source, False))
                 result = await flow.submit(name, ref)
                 assert result.status is S.ready_to_fulfill
