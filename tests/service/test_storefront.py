@@ -122,8 +122,8 @@ async def test_storefront_bodies_are_limited_too(service: Service) -> None:
 async def test_without_a_dr_key_the_api_says_which_setting_is_missing(
     tmp_path: Path, sandbox_url: str
 ) -> None:
-    settings = Settings(**base_settings(f"sqlite:///{tmp_path / 'store.sqlite3'}", sandbox_url))
-    settings.dr_api_key = None
+    db = f"sqlite:///{tmp_path / 'store.sqlite3'}"
+    settings = Settings(**base_settings(db, sandbox_url, dr_api_key=None))
     with serve_in_thread(create_app(settings)) as url:
         async with httpx.AsyncClient(base_url=url, timeout=30) as client:
             answer = await client.post(
